@@ -1,0 +1,84 @@
+// Package server is Alinea's HTTP side: the REST API under /api/v1, the
+// Segment-compatible ingestion API under /v1, and (later) the web UI. Each
+// area has its own route table.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alinea-crm/alinea/store"
+)
+
+// Server serves Alinea over HTTP.
+type Server struct {
+	store *store.Store
+	log   *slog.Logger
+	now   func() time.Time
+	mux   *http.ServeMux
+	keys  *writeKeyCache
+}
+
+// Config holds the server's dependencies.
+type Config struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// New builds a server and its routes.
+func New(cfg Config) *Server {
+	s := &Server{store: cfg.Store, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.keys = newWriteKeyCache(cfg.Store, time.Minute)
+	s.apiRoutes()
+	s.ingestRoutes()
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// ListenAndServe serves on addr until ctx is cancelled, then shuts down
+// gracefully so that in-flight requests (and their commits) finish.
+func (s *Server) ListenAndServe(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

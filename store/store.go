@@ -1,0 +1,296 @@
+// Package store keeps Alinea's data in SQLite (the embedded default) or
+// PostgreSQL. SQL is written once with ? placeholders and rebound for
+// PostgreSQL; what differs between the backends stays behind the dialect seam
+// in this package.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/mattn/go-sqlite3"
+	"github.com/pressly/goose/v3"
+
+	"github.com/alinea-crm/alinea"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Backend names a storage backend.
+type Backend string
+
+const (
+	SQLite   Backend = "sqlite"
+	Postgres Backend = "postgres"
+)
+
+// Store is the database behind Alinea.
+type Store struct {
+	backend Backend
+	// db takes writes. On SQLite it holds one connection: SQLite has one
+	// writer at a time and queuing in Go is cheaper than busy-waiting.
+	db *sql.DB
+	// rdb serves reads; on PostgreSQL it is the same pool as db.
+	rdb *sql.DB
+	log *slog.Logger
+	now func() time.Time
+
+	ingest *ingester
+}
+
+// Options tunes Open.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+	// SkipMigrate leaves the schema alone (alinea migrate applies it).
+	SkipMigrate bool
+}
+
+// IsPostgresURL reports whether dsn selects the PostgreSQL backend.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open connects to dsn (a SQLite file path or a postgres:// URL) and applies
+// pending migrations.
+func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
+	s := &Store{log: opt.Logger, now: opt.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var err error
+	if IsPostgresURL(dsn) {
+		s.backend = Postgres
+		s.db, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		s.db.SetMaxOpenConns(32)
+		s.db.SetMaxIdleConns(32)
+		s.rdb = s.db
+	} else {
+		s.backend = SQLite
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		if path == "" {
+			return nil, alinea.Errorf(alinea.EINVALID, "database path is empty")
+		}
+		s.db, err = sql.Open("sqlite3", sqliteDSN(path, true))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		s.db.SetMaxOpenConns(1)
+		s.db.SetConnMaxIdleTime(0)
+		s.rdb, err = sql.Open("sqlite3", sqliteDSN(path, false))
+		if err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0)*2)
+		s.rdb.SetMaxOpenConns(n)
+		s.rdb.SetMaxIdleConns(n)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", s.backend, err)
+	}
+	if !opt.SkipMigrate {
+		if _, err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	s.ingest = newIngester(s)
+	return s, nil
+}
+
+// sqliteDSN sets the pragmas every connection needs: WAL so readers never
+// block the writer, foreign keys, a busy timeout, and synchronous=FULL so an
+// acknowledged write survives even a power cut (group commit in the ingester
+// pays for the fsync once per many requests). Write connections start
+// transactions with BEGIN IMMEDIATE to take the write lock up front.
+func sqliteDSN(path string, write bool) string {
+	v := url.Values{}
+	v.Set("_journal_mode", "WAL")
+	v.Set("_foreign_keys", "on")
+	v.Set("_busy_timeout", "10000")
+	v.Set("_synchronous", "FULL")
+	v.Set("_cache_size", "-65536")
+	if write {
+		v.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + v.Encode()
+}
+
+// Backend says which database this store runs on.
+func (s *Store) Backend() Backend { return s.backend }
+
+// Close stops background work and closes the connections.
+func (s *Store) Close() error {
+	if s.ingest != nil {
+		s.ingest.close()
+	}
+	var err error
+	if s.rdb != nil && s.rdb != s.db {
+		err = s.rdb.Close()
+	}
+	if s.db != nil {
+		err = errors.Join(err, s.db.Close())
+	}
+	return err
+}
+
+// Migrate applies pending migrations and returns the versions applied.
+func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
+	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
+	if s.backend == Postgres {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, s.db, sub)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("apply migrations: %w", err)
+	}
+	applied := make([]int64, 0, len(res))
+	for _, r := range res {
+		applied = append(applied, r.Source.Version)
+		s.log.Info("migration applied", "version", r.Source.Version, "duration", r.Duration)
+	}
+	return applied, nil
+}
+
+// q rebinds a query written with ? placeholders for the current backend.
+func (s *Store) q(query string) string {
+	if s.backend != Postgres {
+		return query
+	}
+	return rebind(query)
+}
+
+func rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// inTx runs fn in a write transaction, committing when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// mapErr turns constraint violations into domain errors.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
+			return &alinea.Error{Code: alinea.ECONFLICT, Message: "already exists", Fields: uniqueField(se.Error())}
+		case sqlite3.ErrConstraintForeignKey:
+			return &alinea.Error{Code: alinea.EINVALID, Message: "refers to a record that does not exist"}
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return &alinea.Error{Code: alinea.ECONFLICT, Message: "already exists", Fields: uniqueField(pe.ConstraintName + " " + pe.Detail)}
+		case "23503":
+			return &alinea.Error{Code: alinea.EINVALID, Message: "refers to a record that does not exist"}
+		}
+	}
+	return err
+}
+
+// uniqueField guesses the field from a unique-violation message.
+func uniqueField(msg string) map[string]string {
+	for _, f := range []string{"email", "external_id", "domain", "name", "message_id"} {
+		if strings.Contains(msg, f) {
+			return map[string]string{f: "is already taken"}
+		}
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func nullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func notFound(what string, id int64) error {
+	return alinea.Errorf(alinea.ENOTFOUND, "%s %d not found", what, id)
+}
+
+func limit(n, def, maxN int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, maxN)
+}
