@@ -19,7 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
 
@@ -45,8 +46,10 @@ type Store struct {
 	db *sql.DB
 	// rdb serves reads; on PostgreSQL it is the same pool as db.
 	rdb *sql.DB
-	log *slog.Logger
-	now func() time.Time
+	// pool is the native PostgreSQL pool behind db (nil on SQLite).
+	pool *pgxpool.Pool
+	log  *slog.Logger
+	now  func() time.Time
 
 	ingest *ingester
 }
@@ -78,12 +81,20 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	var err error
 	if IsPostgresURL(dsn) {
 		s.backend = Postgres
-		s.db, err = sql.Open("pgx", dsn)
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("postgres URL: %w", err)
+		}
+		if cfg.MaxConns < 32 && !strings.Contains(dsn, "pool_max_conns") {
+			cfg.MaxConns = 32
+		}
+		// One pgx pool serves both database/sql (the store) and native pgx
+		// (the job queue), so they share connection limits.
+		s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		s.db.SetMaxOpenConns(32)
-		s.db.SetMaxIdleConns(32)
+		s.db = stdlib.OpenDBFromPool(s.pool)
 		s.rdb = s.db
 	} else {
 		s.backend = SQLite
@@ -153,7 +164,17 @@ func (s *Store) Close() error {
 	if s.db != nil {
 		err = errors.Join(err, s.db.Close())
 	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
 	return err
+}
+
+// Handles exposes the connection pools to the job queue, which runs its own
+// tables and queries in the same database: SQL is the write pool (one
+// connection on SQLite) and Pgx the native pool on PostgreSQL.
+func (s *Store) Handles() (sqlDB *sql.DB, pgx *pgxpool.Pool) {
+	return s.db, s.pool
 }
 
 // Migrate applies pending migrations and returns the versions applied.
