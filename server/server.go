@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/alinea-crm/alinea/jobs"
 	"github.com/alinea-crm/alinea/store"
 )
 
@@ -21,6 +22,7 @@ type Server struct {
 	now   func() time.Time
 	mux   *http.ServeMux
 	keys  *writeKeyCache
+	jobs  *jobs.Queue
 }
 
 // Config holds the server's dependencies.
@@ -29,11 +31,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Jobs is the background job queue (asynchronous imports).
+	Jobs *jobs.Queue
 }
 
 // New builds a server and its routes.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
+	s := &Server{store: cfg.Store, log: cfg.Logger, now: cfg.Now, jobs: cfg.Jobs, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/alinea-crm/alinea"
+	"github.com/alinea-crm/alinea/jobs"
 )
 
 func runMigrate(ctx context.Context, e *env, args []string) error {
@@ -27,6 +28,9 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 	defer st.Close()
 	applied, err := st.Migrate(ctx)
 	if err != nil {
+		return err
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
 		return err
 	}
 	if len(applied) == 0 {

@@ -3,7 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/alinea-crm/alinea/jobs"
 
 	"github.com/alinea-crm/alinea/server"
 	"github.com/alinea-crm/alinea/store"
@@ -33,11 +39,36 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return serve(ctx, st, ln, c, e)
 }
 
+// serve runs the HTTP server and the background workers until ctx ends.
 func serve(ctx context.Context, st *store.Store, ln net.Listener, c config, e *env) error {
 	log, err := c.logger(e.stderr)
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Store: st, Logger: log})
+	if err := jobs.Migrate(ctx, st); err != nil {
+		return err
+	}
+	workers := river.NewWorkers()
+	registerWorkers(workers, st, log)
+	queue, err := jobs.New(st, jobs.Config{Logger: log, Workers: workers, MaxWorkers: 4})
+	if err != nil {
+		return err
+	}
+	if err := queue.Start(ctx); err != nil {
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	defer func() {
+		// Let running jobs finish; River releases what does not finish in time.
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := queue.Stop(stopCtx); err != nil {
+			log.Warn("job queue stopped with error", "err", err)
+		}
+	}()
+	srv := server.New(server.Config{Store: st, Logger: log, Jobs: queue})
 	return srv.ListenAndServe(ctx, ln)
+}
+
+// registerWorkers adds every background job kind this binary works.
+func registerWorkers(w *river.Workers, st *store.Store, log *slog.Logger) {
 }
