@@ -1,0 +1,210 @@
+package agreement
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func exampleDoc(t *testing.T) Document {
+	t.Helper()
+	data, err := os.ReadFile("../docs/agreement-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestExampleCompiles(t *testing.T) {
+	d := exampleDoc(t)
+	c, err := Compile(d)
+	if err != nil {
+		t.Fatalf("the documented example must compile: %v", err)
+	}
+	if len(c.fit) != 5 || len(c.engagement) != 6 || !c.ValidReason("no_budget") || c.ValidReason("because") {
+		t.Fatalf("compiled: %d fit, %d engagement rules", len(c.fit), len(c.engagement))
+	}
+	// JSON is accepted as well as YAML.
+	if _, err := Parse([]byte(`{"name":"x","currency":"EUR"}`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSeed003Definitions(t *testing.T) {
+	c, err := Compile(exampleDoc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2027, 3, 15, 12, 0, 0, 0, time.UTC)
+	contact := ContactFacts{Email: "lucia@logistica.es", Country: "ES", JobTitle: "Directora de Marketing"}
+	account := AccountFacts{Industry: "logistics", Employees: 200}
+	s := &Summary{}
+	add := func(event string, daysAgo float64) {
+		c := c
+		s.Add(event, now.Add(-time.Duration(daysAgo*24*float64(time.Hour))), c.HalfLives(event))
+	}
+
+	r := c.Evaluate(contact, account, s, now)
+	if !r.Met("lead") || r.Met("mql") || r.Met("sql") {
+		t.Fatalf("fresh contact: %+v", r.Definitions)
+	}
+	if r.Fit != 100 || r.Grade[0] != 'A' {
+		t.Errorf("fit %d grade %s, want 100 and A (country 20 + industry 25 + size 25 + title 30)", r.Fit, r.Grade)
+	}
+	mql := r.Definitions[1]
+	if len(mql.Missing) != 2 || !strings.Contains(mql.Missing[0], "Webinar Registered") {
+		t.Errorf("mql missing: %v", mql.Missing)
+	}
+
+	add("Webinar Registered", 40)
+	add("Webinar Attended", 35) // outside the 30-day window
+	if r := c.Evaluate(contact, account, s, now); r.Met("mql") {
+		t.Fatal("attended 35 days ago must not satisfy within(\"30d\")")
+	}
+	add("Webinar Attended", 3)
+	r = c.Evaluate(contact, account, s, now)
+	if !r.Met("mql") || r.Met("sql") {
+		t.Fatalf("after attending: %+v", r.Definitions)
+	}
+	add("Price List Downloaded", 2)
+	add("Trial Started", 1)
+	r = c.Evaluate(contact, account, s, now)
+	if !r.Met("sql") {
+		t.Fatalf("after price list and trial: %+v", r.Definitions)
+	}
+	// A poor fit blocks the SQL through min_fit, and says so.
+	poor := c.Evaluate(ContactFacts{Email: "x@gmail.com", Country: "US"}, AccountFacts{}, s, now)
+	if poor.Met("sql") || poor.Fit != 0 {
+		t.Fatalf("poor fit: fit %d, %+v", poor.Fit, poor.Definitions)
+	}
+	if m := poor.Definitions[2].Missing; len(m) != 1 || !strings.Contains(m[0], "30 more points of fit") {
+		t.Errorf("poor fit missing: %v", m)
+	}
+}
+
+func TestEngagementDecayAndCap(t *testing.T) {
+	d := exampleDoc(t)
+	c, err := Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC)
+	s := &Summary{}
+	// One attendance exactly one half-life (30 days) ago is worth 10 of 20 points.
+	s.Add("Webinar Attended", now.AddDate(0, 0, -30), c.HalfLives("Webinar Attended"))
+	r := c.Evaluate(ContactFacts{}, AccountFacts{}, s, now)
+	if got := r.Engaged[1].Points; got != 10 {
+		t.Fatalf("decayed points = %v, want 10", got)
+	}
+	// Many recent attendances are capped at 40.
+	for range 5 {
+		s.Add("Webinar Attended", now.Add(-time.Hour), c.HalfLives("Webinar Attended"))
+	}
+	r = c.Evaluate(ContactFacts{}, AccountFacts{}, s, now)
+	if got := r.Engaged[1]; got.Points != 40 || !got.Capped {
+		t.Fatalf("capped rule = %+v, want 40 capped", got)
+	}
+	// Out-of-order events decay from their own time: adding the old event
+	// last gives the same value as adding it first.
+	a, b := &Summary{}, &Summary{}
+	h := []float64{30}
+	t1, t2 := now.AddDate(0, 0, -20), now.AddDate(0, 0, -2)
+	a.Add("x", t1, h)
+	a.Add("x", t2, h)
+	b.Add("x", t2, h)
+	b.Add("x", t1, h)
+	va, vb := a.Types["x"].Decayed[30].At(now, 30), b.Types["x"].Decayed[30].At(now, 30)
+	if diff := va - vb; diff > 1e-9 || diff < -1e-9 {
+		t.Fatalf("order changed the decayed value: %v vs %v", va, vb)
+	}
+}
+
+func TestWindowedCount(t *testing.T) {
+	now := time.Date(2027, 3, 15, 9, 0, 0, 0, time.UTC)
+	s := &Summary{}
+	for _, d := range []int{0, 1, 6, 8, 30, 200} {
+		s.Add("Email Opened", now.AddDate(0, 0, -d), nil)
+	}
+	doc := exampleDoc(t)
+	doc.Definitions.MQL.When = `count("Email Opened", within("7d")) == 3 && count("Email Opened") == 6 && days_since("Email Opened") < 1 && days_since("Never") > 1000`
+	c, err := Compile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Evaluate(ContactFacts{Email: "a@b.es"}, AccountFacts{}, s, now); !r.Met("mql") {
+		t.Fatalf("windowed counts: %+v %+v", r.Definitions, r.Errors)
+	}
+	if got := len(s.Types["Email Opened"].Days); got != 5 {
+		t.Errorf("day buckets kept = %d, want 5 (the 200-day-old one falls out of the window)", got)
+	}
+}
+
+func TestCompileRefusesBadDocuments(t *testing.T) {
+	cases := []struct {
+		name   string
+		edit   func(d *Document)
+		path   string
+		substr string
+	}{
+		{"syntax error", func(d *Document) { d.Definitions.MQL.When = `did("Webinar Registered") &&` }, "definitions.mql.when", "line 1"},
+		{"unknown property", func(d *Document) { d.Scoring.Fit[0].When = `contact.favourite_colour == "red"` }, "scoring.fit[0].when", "favourite_colour"},
+		{"unknown function", func(d *Document) { d.Definitions.SQL.When = `visited("pricing")` }, "definitions.sql.when", "visited"},
+		{"type error", func(d *Document) { d.Scoring.Fit[1].When = `account.employees == "many"` }, "scoring.fit[1].when", "mismatched types"},
+		{"not a boolean", func(d *Document) { d.Scoring.Fit[2].When = `account.employees + 1` }, "scoring.fit[2].when", "bool"},
+		{"threshold out of range", func(d *Document) { d.Definitions.MQL.MinEngagement = 140 }, "definitions.mql.min_engagement", "between 0 and 100"},
+		{"bad window", func(d *Document) { d.Definitions.MQL.When = `did("Webinar Attended", within("400d"))` }, "definitions.mql.when", "at most 90 days"},
+		{"grades not descending", func(d *Document) { d.Grades.Fit = []int{50, 60, 10} }, "grades.fit[1]", "lower than"},
+		{"duplicate rule name", func(d *Document) { d.Scoring.Engagement[1].Name = "webinar_registered" }, "scoring.engagement[1].name", "also the name"},
+		{"reason without label", func(d *Document) { d.RejectionReasons[0].LabelES = "" }, "rejection_reasons[0].label_es", "Spanish"},
+		{"sla team", func(d *Document) { d.SLAs[3].Team = "sales" }, "slas[3].team", "marketing commitment"},
+		{"goal period", func(d *Document) { d.Goals[0].Period = "Q1 2027" }, "goals[0].period", "quarter"},
+		{"missing mql", func(d *Document) { d.Definitions.MQL = Definition{} }, "definitions.mql", "needs a 'when'"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := exampleDoc(t)
+			tc.edit(&d)
+			_, err := Compile(d)
+			var p *Problems
+			if !errors.As(err, &p) {
+				t.Fatalf("want *Problems, got %v", err)
+			}
+			for _, x := range p.List {
+				if x.Path == tc.path && strings.Contains(x.Message, tc.substr) {
+					return
+				}
+			}
+			t.Fatalf("no problem at %s containing %q; got %v", tc.path, tc.substr, err)
+		})
+	}
+}
+
+func TestParseRejectsUnknownFields(t *testing.T) {
+	_, err := Parse([]byte("name: x\ncurrency: EUR\ndefinitons:\n  mql: {}\n"))
+	if err == nil || !strings.Contains(err.Error(), "definitons") {
+		t.Fatalf("typo in a field name: got %v", err)
+	}
+}
+
+func TestRunTimeErrorIsRecordedNotFatal(t *testing.T) {
+	d := exampleDoc(t)
+	d.Scoring.Fit = append(d.Scoring.Fit, FitRule{Name: "plan", When: `contact.properties["seats"] > 10`, Points: 10})
+	c, err := Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "seats" holds a string for this contact: the comparison fails at run time.
+	r := c.Evaluate(ContactFacts{Email: "a@b.es", Country: "ES", Properties: map[string]any{"seats": "many"}}, AccountFacts{}, &Summary{}, time.Now())
+	if len(r.Errors) != 1 || r.Errors[0].Rule != "plan" {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	if r.Fit != 20 {
+		t.Errorf("the other rules still count: fit %d, want 20", r.Fit)
+	}
+}
