@@ -208,3 +208,31 @@ func TestRunTimeErrorIsRecordedNotFatal(t *testing.T) {
 		t.Errorf("the other rules still count: fit %d, want 20", r.Fit)
 	}
 }
+
+func TestDiffMatchesNamedItems(t *testing.T) {
+	a := exampleDoc(t)
+	b := exampleDoc(t)
+	b.Scoring.Fit[0], b.Scoring.Fit[1] = b.Scoring.Fit[1], b.Scoring.Fit[0] // reordering is not a change
+	b.Scoring.Fit[0].Points = 30                                            // target_industry 25 -> 30
+	b.Definitions.MQL.MinEngagement = 20
+	b.RejectionReasons = b.RejectionReasons[:4] // "duplicate" removed
+	changes := Diff(a, b)
+	want := map[string]bool{
+		"scoring.fit[target_industry].points":   true,
+		"definitions.mql.min_engagement":        true,
+		"rejection_reasons[duplicate].code":     true,
+		"rejection_reasons[duplicate].label_es": true,
+		"rejection_reasons[duplicate].label_en": true,
+	}
+	if len(changes) != len(want) {
+		t.Fatalf("changes: %+v", changes)
+	}
+	for _, c := range changes {
+		if !want[c.Path] {
+			t.Errorf("unexpected change %+v", c)
+		}
+	}
+	if len(Diff(a, a)) != 0 {
+		t.Error("a document differs from itself")
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/alinea-crm/alinea"
 )
 
 // Document is an agreement version's content, as written by people in YAML
@@ -216,4 +218,26 @@ func (p *Problems) err() error {
 		return nil
 	}
 	return p
+}
+
+// AsDomainError turns Problems into an EINVALID domain error whose fields
+// are the problems' paths, so the API and CLI report them uniformly.
+func AsDomainError(err error) error {
+	p, ok := err.(*Problems)
+	if !ok {
+		return err
+	}
+	fields := map[string]string{}
+	for _, x := range p.List {
+		path := x.Path
+		if path == "" {
+			path = "document"
+		}
+		if prev, ok := fields[path]; ok {
+			fields[path] = prev + "; " + x.Message
+		} else {
+			fields[path] = x.Message
+		}
+	}
+	return &alinea.Error{Code: alinea.EINVALID, Message: "invalid agreement", Fields: fields}
 }
