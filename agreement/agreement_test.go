@@ -236,3 +236,65 @@ func TestDiffMatchesNamedItems(t *testing.T) {
 		t.Error("a document differs from itself")
 	}
 }
+
+func TestBacktestCountsCohortsAndOutcomes(t *testing.T) {
+	c, err := Compile(exampleDoc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict := exampleDoc(t)
+	strict.Definitions.MQL.MinEngagement = 90 // far harder to reach
+	cs, err := Compile(strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 3, 0)
+	day := func(m time.Month, d int) time.Time { return time.Date(2027, m, d, 10, 0, 0, 0, time.UTC) }
+	fit := ContactFacts{Email: "a@empresa.es", Country: "ES", JobTitle: "Director"}
+	acc := AccountFacts{Industry: "software", Employees: 100}
+	b := NewBacktest(from, to, []string{"example", "strict"}, []*Compiled{c, cs})
+	// 1: MQL in January, SQL in February, won in March.
+	b.Add(ContactHistory{ContactID: 1, Contact: fit, Account: acc, Events: []HistoryEvent{
+		{"Page", day(1, 2)}, {"Webinar Registered", day(1, 5)}, {"Webinar Attended", day(1, 12)},
+		{"Price List Downloaded", day(2, 3)}, {"Trial Started", day(2, 4)},
+	}, Won: []WonDeal{{DealID: 10, ClosedAt: day(3, 20), Amount: 600000}}})
+	// 2: MQL in February, never won.
+	b.Add(ContactHistory{ContactID: 2, Contact: fit, Account: acc, Events: []HistoryEvent{
+		{"Webinar Registered", day(2, 1)}, {"Webinar Attended", day(2, 2)},
+	}})
+	// 3: won in March without ever qualifying (hurts recall).
+	b.Add(ContactHistory{ContactID: 3, Contact: fit, Account: acc, Events: []HistoryEvent{{"Page", day(1, 7)}},
+		Won: []WonDeal{{DealID: 11, ClosedAt: day(3, 1), Amount: 100000}}})
+	// 4: qualified before the window: not counted in it.
+	b.Add(ContactHistory{ContactID: 4, Contact: fit, Account: acc, Events: []HistoryEvent{
+		{"Webinar Registered", day(1, 1).AddDate(-1, 0, 0)}, {"Webinar Attended", day(1, 2).AddDate(-1, 0, 0)},
+	}})
+	reps := b.Reports()
+	if len(reps) != 2 || len(reps[0].Months) != 3 {
+		t.Fatalf("reports: %+v", reps)
+	}
+	r := reps[0]
+	if r.Months[0].MQLs != 1 || r.Months[1].MQLs != 1 || r.Months[1].SQLs != 1 || r.MQLs != 2 || r.SQLs != 1 {
+		t.Fatalf("monthly counts: %+v", r.Months)
+	}
+	if r.Leads != 3 {
+		t.Errorf("leads in window = %d, want 3 (contact 4 became a lead a year earlier)", r.Leads)
+	}
+	if r.Months[0].MQLsWon != 1 || r.Months[1].SQLsWon != 1 || r.Months[1].WonRevenue != 600000 {
+		t.Errorf("won outcomes: %+v", r.Months)
+	}
+	if r.MQLPrecision != 0.5 || r.SQLPrecision != 1 || r.MQLRecall != 0.5 || r.WonContacts != 2 || r.WonRevenue != 700000 {
+		t.Errorf("precision/recall: %+v", r)
+	}
+	if reps[1].MQLs >= r.MQLs {
+		t.Errorf("the strict version should produce fewer MQLs: %d vs %d", reps[1].MQLs, r.MQLs)
+	}
+	var out strings.Builder
+	if err := WriteTable(&out, reps); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2027-02") || !strings.Contains(out.String(), "strict: MQL precision") {
+		t.Errorf("table:\n%s", out.String())
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,6 +53,8 @@ type Store struct {
 	now  func() time.Time
 
 	ingest *ingester
+	// live caches the active agreement, compiled, for live evaluation.
+	live atomic.Pointer[liveAgreement]
 }
 
 // Options tunes Open.

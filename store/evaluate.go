@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alinea-crm/alinea"
+	"github.com/alinea-crm/alinea/agreement"
+)
+
+// liveAgreement is the active agreement version, compiled once.
+type liveAgreement struct {
+	id       int64
+	compiled *agreement.Compiled
+}
+
+// liveAgreementFor returns the active agreement, compiling it when the
+// active version changed (on this instance or another), or nil when none is
+// active. The check is one indexed read per batch.
+func (s *Store) liveAgreementFor(ctx context.Context, q rowQuerier) (*liveAgreement, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, s.q(`SELECT id FROM agreements WHERE status = ?`), agreement.StatusActive).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("active agreement: %w", err)
+	}
+	if cur := s.live.Load(); cur != nil && cur.id == id {
+		return cur, nil
+	}
+	v, err := s.agreementTx(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := agreement.Compile(v.Document)
+	if err != nil {
+		return nil, fmt.Errorf("active agreement %d no longer compiles: %w", id, err)
+	}
+	la := &liveAgreement{id: id, compiled: c}
+	s.live.Store(la)
+	return la, nil
+}
+
+// touch is one stored event of a contact, for live evaluation.
+type touch struct {
+	typ string
+	at  time.Time
+}
+
+// contactState is what evaluation reads about one contact.
+type contactState struct {
+	facts          agreement.ContactFacts
+	account        agreement.AccountFacts
+	stage          alinea.Stage
+	stageChangedAt time.Time
+	scoredBy       int64
+	summary        agreement.Summary
+}
+
+func (s *Store) loadContactState(ctx context.Context, q rowQuerier, id int64) (contactState, error) {
+	var st contactState
+	var email sql.NullString
+	var props, accProps, summary sql.NullString
+	var accName, accDomain, accIndustry, accCountry sql.NullString
+	var accEmployees, scoredBy sql.NullInt64
+	var changed int64
+	err := q.QueryRowContext(ctx, s.q(`SELECT c.email, c.first_name, c.last_name, c.job_title, c.phone, c.country, c.source, c.stage, c.consent,
+		c.stage_changed_at, c.properties, a.name, a.domain, a.industry, a.employees, a.country, a.properties, cs.agreement_id, cs.summary
+		FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id LEFT JOIN contact_scores cs ON cs.contact_id = c.id
+		WHERE c.id = ?`), id).Scan(&email, &st.facts.FirstName, &st.facts.LastName, &st.facts.JobTitle, &st.facts.Phone, &st.facts.Country,
+		&st.facts.Source, &st.stage, &st.facts.Consent, &changed, &props, &accName, &accDomain, &accIndustry, &accEmployees, &accCountry,
+		&accProps, &scoredBy, &summary)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, notFound("contact", id)
+	}
+	if err != nil {
+		return st, fmt.Errorf("load contact %d for evaluation: %w", id, err)
+	}
+	st.facts.Email, st.facts.Stage = email.String, string(st.stage)
+	st.stageChangedAt = fromMS(changed)
+	_ = json.Unmarshal([]byte(props.String), &st.facts.Properties)
+	st.account = agreement.AccountFacts{Name: accName.String, Domain: accDomain.String, Industry: accIndustry.String,
+		Employees: int(accEmployees.Int64), Country: accCountry.String}
+	if accProps.Valid {
+		_ = json.Unmarshal([]byte(accProps.String), &st.account.Properties)
+	}
+	st.scoredBy = scoredBy.Int64
+	if summary.Valid {
+		if err := json.Unmarshal([]byte(summary.String), &st.summary); err != nil {
+			st.scoredBy = 0 // unreadable: rebuild from history
+		}
+	}
+	return st, nil
+}
+
+// rebuildSummary reads a contact's whole event history; it runs once per
+// contact per agreement version (when the version changed), after which
+// updates are incremental.
+func (s *Store) rebuildSummary(ctx context.Context, q rowQuerier, c *agreement.Compiled, contactID int64) (agreement.Summary, error) {
+	var sum agreement.Summary
+	rows, err := q.QueryContext(ctx, s.q(`SELECT type, name, occurred_at FROM events WHERE contact_id = ? ORDER BY occurred_at, id`), contactID)
+	if err != nil {
+		return sum, fmt.Errorf("history of contact %d: %w", contactID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var typ, name string
+		var at int64
+		if err := rows.Scan(&typ, &name, &at); err != nil {
+			return sum, fmt.Errorf("history of contact %d: %w", contactID, err)
+		}
+		key := activityKeyOf(typ, name)
+		sum.Add(key, fromMS(at), c.HalfLives(key))
+	}
+	return sum, rows.Err()
+}
+
+func activityKeyOf(typ, name string) string {
+	if typ == "track" && name != "" {
+		return name
+	}
+	return typ
+}
+
+// evaluateContact brings one contact's summary up to date with its new
+// events, scores it, stores the result and moves it forward through the
+// funnel when a definition has become true. rebuild forces a summary built
+// from the whole history (e.g. after anonymous events were merged in).
+func (s *Store) evaluateContact(ctx context.Context, tx *sql.Tx, live *liveAgreement, contactID int64, events []touch, rebuild bool) error {
+	st, err := s.loadContactState(ctx, tx, contactID)
+	if err != nil {
+		return err
+	}
+	c := live.compiled
+	if rebuild || st.scoredBy != live.id {
+		if st.summary, err = s.rebuildSummary(ctx, tx, c, contactID); err != nil {
+			return err
+		}
+	} else {
+		for _, e := range events {
+			st.summary.Add(e.typ, e.at, c.HalfLives(e.typ))
+		}
+	}
+	now := s.now()
+	res := c.Evaluate(st.facts, st.account, &st.summary, now)
+	if err := s.saveScore(ctx, tx, contactID, live.id, &st.summary, res, now); err != nil {
+		return err
+	}
+	to, def := nextStage(st, res)
+	if to == "" {
+		return nil
+	}
+	why, err := json.Marshal(transitionWhy(live.id, def, c, res))
+	if err != nil {
+		return fmt.Errorf("explain transition of contact %d: %w", contactID, err)
+	}
+	_, err = s.transition(ctx, tx, contactID, alinea.TransitionRequest{To: to, Actor: alinea.Actor{Type: alinea.ActorRule},
+		AgreementVersion: live.id, Why: why, Reason: "definition " + def + " met"})
+	return err
+}
+
+// nextStage is the furthest stage the agreement's definitions move a
+// contact to: only forward, only through lead, MQL and SQL (acceptance,
+// opportunities and wins are people's decisions), never out of
+// disqualified, and out of recycled only on activity newer than the
+// rejection.
+func nextStage(st contactState, res agreement.Result) (alinea.Stage, string) {
+	if st.stage == alinea.StageDisqualified {
+		return "", ""
+	}
+	for _, step := range []struct {
+		def   string
+		stage alinea.Stage
+	}{{"sql", alinea.StageSQL}, {"mql", alinea.StageMQL}, {"lead", alinea.StageLead}} {
+		if !res.Met(step.def) {
+			continue
+		}
+		if st.stage == alinea.StageRecycled {
+			if step.stage == alinea.StageLead || !activeSince(&st.summary, st.stageChangedAt) {
+				return "", ""
+			}
+			return step.stage, step.def
+		}
+		if st.stage.Rank() < step.stage.Rank() {
+			return step.stage, step.def
+		}
+		return "", ""
+	}
+	return "", ""
+}
+
+// activeSince reports whether the contact did anything after t.
+func activeSince(s *agreement.Summary, t time.Time) bool {
+	for _, ts := range s.Types {
+		if ts.Last.After(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// transitionWhy is the machine-readable reason of a rule-driven move: the
+// definition that became true, the scores and the rules that gave points.
+func transitionWhy(version int64, def string, c *agreement.Compiled, res agreement.Result) map[string]any {
+	var d agreement.Definition
+	switch def {
+	case "lead":
+		d = c.Doc.Definitions.Lead
+	case "mql":
+		d = c.Doc.Definitions.MQL
+	case "sql":
+		d = c.Doc.Definitions.SQL
+	}
+	fired := []map[string]any{}
+	for _, f := range res.FitRules {
+		if f.Matched {
+			fired = append(fired, map[string]any{"rule": f.Rule, "axis": "fit", "points": f.Points})
+		}
+	}
+	for _, e := range res.Engaged {
+		if e.Points > 0 {
+			fired = append(fired, map[string]any{"rule": e.Rule, "axis": "engagement", "points": e.Points, "events": e.Events})
+		}
+	}
+	return map[string]any{
+		"agreement_version": version,
+		"definition":        def,
+		"when":              d.When,
+		"min_fit":           d.MinFit,
+		"min_engagement":    d.MinEngagement,
+		"fit":               res.Fit,
+		"engagement":        res.Engagement,
+		"grade":             res.Grade,
+		"rules":             fired,
+	}
+}
+
+func (s *Store) saveScore(ctx context.Context, tx *sql.Tx, contactID, version int64, sum *agreement.Summary, res agreement.Result, now time.Time) error {
+	sb, err := json.Marshal(sum)
+	if err != nil {
+		return fmt.Errorf("encode summary of contact %d: %w", contactID, err)
+	}
+	rb, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encode score of contact %d: %w", contactID, err)
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO contact_scores (contact_id, agreement_id, summary, fit, engagement, grade, result, evaluated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (contact_id) DO UPDATE SET agreement_id = excluded.agreement_id, summary = excluded.summary,
+		fit = excluded.fit, engagement = excluded.engagement, grade = excluded.grade, result = excluded.result, evaluated_at = excluded.evaluated_at`),
+		contactID, version, string(sb), res.Fit, res.Engagement, res.Grade, string(rb), ms(now))
+	if err != nil {
+		return fmt.Errorf("save score of contact %d: %w", contactID, err)
+	}
+	return nil
+}
+
+// Score is a contact's current evaluation under the active agreement.
+type Score struct {
+	ContactID        int64            `json:"contact_id"`
+	AgreementVersion int64            `json:"agreement_version"`
+	EvaluatedAt      time.Time        `json:"evaluated_at"`
+	Result           agreement.Result `json:"result"`
+}
+
+// ContactScore evaluates a contact now under the active agreement and
+// explains the result rule by rule; it reads, it does not store.
+func (s *Store) ContactScore(ctx context.Context, contactID int64) (Score, error) {
+	live, err := s.liveAgreementFor(ctx, s.rdb)
+	if err != nil {
+		return Score{}, err
+	}
+	if live == nil {
+		return Score{}, alinea.Errorf(alinea.ENOTFOUND, "no agreement is active yet, so contacts have no score")
+	}
+	st, err := s.loadContactState(ctx, s.rdb, contactID)
+	if err != nil {
+		return Score{}, err
+	}
+	if st.scoredBy != live.id {
+		if st.summary, err = s.rebuildSummary(ctx, s.rdb, live.compiled, contactID); err != nil {
+			return Score{}, err
+		}
+	}
+	now := s.now()
+	return Score{ContactID: contactID, AgreementVersion: live.id, EvaluatedAt: now,
+		Result: live.compiled.Evaluate(st.facts, st.account, &st.summary, now)}, nil
+}
