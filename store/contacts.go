@@ -37,6 +37,9 @@ func (s *Store) CreateContact(ctx context.Context, f alinea.ContactFields, actor
 	}
 	var c alinea.Contact
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkContactRefs(ctx, tx, f); err != nil {
+			return err
+		}
 		id, err := s.insertContact(ctx, tx, f, actor)
 		if err != nil {
 			return err
@@ -76,6 +79,12 @@ func (s *Store) insertContact(ctx context.Context, tx *sql.Tx, f alinea.ContactF
 		return 0, err
 	}
 	return id, nil
+}
+
+// checkContactRefs names account_id or owner_id when they point nowhere,
+// which a foreign-key violation alone would not.
+func (s *Store) checkContactRefs(ctx context.Context, tx *sql.Tx, f alinea.ContactFields) error {
+	return s.checkRefs(ctx, tx, "invalid contact", ref{"account_id", "accounts", derefID(f.AccountID)}, ref{"owner_id", "users", derefID(f.OwnerID)})
 }
 
 func deref(p *string) string {
@@ -125,6 +134,9 @@ func (s *Store) UpdateContact(ctx context.Context, id int64, f alinea.ContactFie
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		cur, err := s.contactTx(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		if err := s.checkContactRefs(ctx, tx, f); err != nil {
 			return err
 		}
 		if err := s.updateContact(ctx, tx, cur, f); err != nil {
@@ -324,28 +336,37 @@ func (s *Store) transition(ctx context.Context, tx *sql.Tx, contactID int64, req
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE contacts SET stage = ?, stage_changed_at = ?, updated_at = ? WHERE id = ?`), req.To, now, now, contactID); err != nil {
 		return alinea.Transition{}, fmt.Errorf("transition contact %d: %w", contactID, err)
 	}
-	if err := s.insertTransition(ctx, tx, contactID, from, req.To, now, req); err != nil {
+	id, err := s.insertTransitionID(ctx, tx, contactID, from, req.To, now, req)
+	if err != nil {
 		return alinea.Transition{}, err
 	}
 	why := req.Why
 	if len(why) == 0 {
 		why = json.RawMessage("{}")
 	}
-	return alinea.Transition{ContactID: contactID, From: from, To: req.To, At: fromMS(now), Actor: req.Actor,
+	return alinea.Transition{ID: id, ContactID: contactID, From: from, To: req.To, At: fromMS(now), Actor: req.Actor,
 		AgreementVersion: req.AgreementVersion, Reason: req.Reason, Why: why}, nil
 }
 
 func (s *Store) insertTransition(ctx context.Context, tx *sql.Tx, contactID int64, from, to alinea.Stage, at int64, req alinea.TransitionRequest) error {
+	_, err := s.insertTransitionID(ctx, tx, contactID, from, to, at, req)
+	return err
+}
+
+// insertTransitionID records a transition and returns its id, which the API
+// hands back to the caller.
+func (s *Store) insertTransitionID(ctx context.Context, tx *sql.Tx, contactID int64, from, to alinea.Stage, at int64, req alinea.TransitionRequest) (int64, error) {
 	why := "{}"
 	if len(req.Why) > 0 {
 		why = string(req.Why)
 	}
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO stage_transitions (contact_id, from_stage, to_stage, at, actor_type, actor_user_id, agreement_version, reason, why)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), contactID, from, to, at, req.Actor.Type, nullID(req.Actor.UserID), nullID(req.AgreementVersion), req.Reason, why)
+	var id int64
+	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO stage_transitions (contact_id, from_stage, to_stage, at, actor_type, actor_user_id, agreement_version, reason, why)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), contactID, from, to, at, req.Actor.Type, nullID(req.Actor.UserID), nullID(req.AgreementVersion), req.Reason, why).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("record transition of contact %d: %w", contactID, mapErr(err))
+		return 0, fmt.Errorf("record transition of contact %d: %w", contactID, mapErr(err))
 	}
-	return nil
+	return id, nil
 }
 
 // Transitions returns a contact's stage history, oldest first.
