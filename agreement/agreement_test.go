@@ -298,3 +298,42 @@ func TestBacktestCountsCohortsAndOutcomes(t *testing.T) {
 		t.Errorf("table:\n%s", out.String())
 	}
 }
+
+func TestReverseFunnelSeed003(t *testing.T) {
+	d := exampleDoc(t)
+	q1, err := ParsePeriod("2027-Q1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goal, ok := d.GoalFor(q1)
+	if !ok || goal != 150000 {
+		t.Fatalf("Q1 goal %v %v", goal, ok)
+	}
+	jan, _ := ParsePeriod("2027-01")
+	if g, ok := d.GoalFor(jan); !ok || g != 50000 {
+		t.Errorf("January's share of Q1: %v", g)
+	}
+	h1, _ := ParsePeriod("2027")
+	if g, ok := d.GoalFor(h1); !ok || g != 330000 {
+		t.Errorf("the year sums its quarters: %v", g)
+	}
+	if _, err := ParsePeriod("2027-13"); err == nil {
+		t.Error("month 13 accepted")
+	}
+	a := d.Assumptions
+	rates := Rates{LeadToMQL: PickRate(0.5, 3, a.LeadToMQL), MQLToSQL: PickRate(0.5, 40, a.MQLToSQL), SQLToWon: PickRate(0, 0, a.SQLToWon), AverageDealSize: PickRate(0, 0, a.AverageDealSize)}
+	if rates.LeadToMQL.Source != "assumed" || rates.MQLToSQL.Source != "measured" {
+		t.Fatalf("rate sources: %+v", rates)
+	}
+	// Halfway through the quarter with 6 SQLs of the 30 needed: pace 0.4.
+	now := q1.From.Add(q1.To.Sub(q1.From) / 2)
+	p := ReverseFunnel(q1, "EUR", goal, rates, Counts{SQLs: 6}, now)
+	// 150,000 / 10,000 = 15 deals; / 0.5 = 30 SQLs; / 0.5 (measured) = 60 MQLs; / 0.1 = 600 leads.
+	if p.Needed != (Needed{Deals: 15, SQLs: 30, MQLs: 60, Leads: 600}) {
+		t.Fatalf("needed %+v", p.Needed)
+	}
+	// Seed 003: marketing delivers 20 MQLs a month.
+	if p.PerMonth.MQLs != 20 || p.Elapsed != 0.5 || p.Pace["sqls"] != 0.4 {
+		t.Fatalf("per month %+v elapsed %v pace %v", p.PerMonth, p.Elapsed, p.Pace)
+	}
+}

@@ -132,6 +132,12 @@ func activityKeyOf(typ, name string) string {
 // funnel when a definition has become true. rebuild forces a summary built
 // from the whole history (e.g. after anonymous events were merged in).
 func (s *Store) evaluateContact(ctx context.Context, tx *sql.Tx, live *liveAgreement, contactID int64, events []touch, rebuild bool) error {
+	if s.backend == Postgres {
+		// Serialise with a concurrent re-evaluation of the same contact.
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE`, contactID); err != nil {
+			return fmt.Errorf("lock contact %d: %w", contactID, err)
+		}
+	}
 	st, err := s.loadContactState(ctx, tx, contactID)
 	if err != nil {
 		return err
@@ -146,16 +152,14 @@ func (s *Store) evaluateContact(ctx context.Context, tx *sql.Tx, live *liveAgree
 			st.summary.Add(e.typ, e.at, c.HalfLives(e.typ))
 		}
 	}
-	now := s.now()
-	res := c.Evaluate(st.facts, st.account, &st.summary, now)
-	if err := s.saveScore(ctx, tx, contactID, live.id, &st.summary, res, now); err != nil {
-		return err
-	}
-	to, def := nextStage(st, res)
-	if to == "" {
-		return nil
-	}
-	why, err := json.Marshal(transitionWhy(live.id, def, c, res))
+	_, err = s.scoreAndAdvance(ctx, tx, live, contactID, st, 0)
+	return err
+}
+
+// ruleTransition records a move the agreement's definitions call for, with
+// the version and the rules that fired as its why.
+func (s *Store) ruleTransition(ctx context.Context, tx *sql.Tx, live *liveAgreement, contactID int64, to alinea.Stage, def string, res agreement.Result) error {
+	why, err := json.Marshal(transitionWhy(live.id, def, live.compiled, res))
 	if err != nil {
 		return fmt.Errorf("explain transition of contact %d: %w", contactID, err)
 	}

@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alinea-crm/alinea"
+	"github.com/alinea-crm/alinea/agreement"
+)
+
+// Reevaluation is the progress of re-evaluating every contact under a newly
+// activated agreement version.
+type Reevaluation struct {
+	AgreementID   int64      `json:"agreement_id"`
+	Status        string     `json:"status"` // queued, running, done, failed
+	Total         int64      `json:"total"`
+	Done          int64      `json:"done"`
+	Transitions   int64      `json:"transitions"`
+	LastContactID int64      `json:"last_contact_id"`
+	Error         string     `json:"error,omitempty"`
+	StartedAt     *time.Time `json:"started_at,omitempty"`
+	FinishedAt    *time.Time `json:"finished_at,omitempty"`
+}
+
+// QueueReevaluation records that a version's contacts must be re-evaluated
+// (idempotent: a second call keeps the progress made).
+func (s *Store) QueueReevaluation(ctx context.Context, agreementID int64) error {
+	var total int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&total); err != nil {
+		return fmt.Errorf("queue re-evaluation: %w", err)
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO reevaluations (agreement_id, total) VALUES (?, ?) ON CONFLICT (agreement_id) DO NOTHING`), agreementID, total)
+	if err != nil {
+		return fmt.Errorf("queue re-evaluation of agreement %d: %w", agreementID, mapErr(err))
+	}
+	return nil
+}
+
+// ReevaluationStatus returns a re-evaluation's progress.
+func (s *Store) ReevaluationStatus(ctx context.Context, agreementID int64) (Reevaluation, error) {
+	var r Reevaluation
+	var started, finished sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx, s.q(`SELECT agreement_id, status, total, done, transitions, last_contact_id, error, started_at, finished_at
+		FROM reevaluations WHERE agreement_id = ?`), agreementID).Scan(&r.AgreementID, &r.Status, &r.Total, &r.Done, &r.Transitions,
+		&r.LastContactID, &r.Error, &started, &finished)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, alinea.Errorf(alinea.ENOTFOUND, "agreement version %d has no re-evaluation", agreementID)
+	}
+	if err != nil {
+		return r, fmt.Errorf("re-evaluation of agreement %d: %w", agreementID, err)
+	}
+	r.StartedAt, r.FinishedAt = nullMS(started), nullMS(finished)
+	return r, nil
+}
+
+// ReevaluateChunk re-evaluates up to n contacts after the resume point of a
+// version's re-evaluation, in one transaction that also advances the resume
+// point, so a crash never loses or repeats work. It reports whether more
+// contacts remain. If the version is no longer active the job stops.
+//
+// Contacts already evaluated under this version by live ingestion are
+// skipped: their summaries include every event, because live evaluation
+// rebuilds a contact from its whole history the first time it sees it under
+// a new version. On PostgreSQL the chunk's contact rows are locked so that a
+// concurrent batch for the same contact waits instead of racing.
+func (s *Store) ReevaluateChunk(ctx context.Context, agreementID int64, n int) (more bool, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var after, done, moved int64
+		var status string
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT last_contact_id, done, transitions, status FROM reevaluations WHERE agreement_id = ?`), agreementID).
+			Scan(&after, &done, &moved, &status); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return alinea.Errorf(alinea.ENOTFOUND, "agreement version %d has no re-evaluation", agreementID)
+			}
+			return fmt.Errorf("re-evaluation of agreement %d: %w", agreementID, err)
+		}
+		if status == "done" {
+			return nil
+		}
+		live, err := s.liveAgreementFor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := ms(s.now())
+		if live == nil || live.id != agreementID {
+			_, err := tx.ExecContext(ctx, s.q(`UPDATE reevaluations SET status = 'done', error = ?, finished_at = ? WHERE agreement_id = ?`),
+				"superseded before it finished", now, agreementID)
+			return err
+		}
+		lock := ""
+		if s.backend == Postgres {
+			lock = " FOR UPDATE"
+		}
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM contacts WHERE id > ? ORDER BY id LIMIT ?`+lock), after, n)
+		if err != nil {
+			return fmt.Errorf("re-evaluate: %w", err)
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("re-evaluate: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("re-evaluate: %w", err)
+		}
+		if len(ids) == 0 {
+			_, err := tx.ExecContext(ctx, s.q(`UPDATE reevaluations SET status = 'done', finished_at = ? WHERE agreement_id = ?`), now, agreementID)
+			return err
+		}
+		histories, err := s.chunkHistories(ctx, tx, live.compiled, ids[0], ids[len(ids)-1])
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			st, err := s.loadContactState(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if st.scoredBy == live.id {
+				done++
+				continue
+			}
+			st.summary = histories[id]
+			moved, err = s.scoreAndAdvance(ctx, tx, live, id, st, moved)
+			if err != nil {
+				return err
+			}
+			done++
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE reevaluations SET status = 'running', done = ?, transitions = ?, last_contact_id = ?,
+			started_at = COALESCE(started_at, ?) WHERE agreement_id = ?`), done, moved, ids[len(ids)-1], now, agreementID); err != nil {
+			return fmt.Errorf("re-evaluate: %w", err)
+		}
+		more = len(ids) == n
+		if !more {
+			_, err := tx.ExecContext(ctx, s.q(`UPDATE reevaluations SET status = 'done', finished_at = ? WHERE agreement_id = ?`), now, agreementID)
+			return err
+		}
+		return nil
+	})
+	return more, err
+}
+
+// chunkHistories builds the summaries of a range of contacts with one scan
+// of their events.
+func (s *Store) chunkHistories(ctx context.Context, tx *sql.Tx, c *agreement.Compiled, from, to int64) (map[int64]agreement.Summary, error) {
+	out := map[int64]agreement.Summary{}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT contact_id, type, name, occurred_at FROM events WHERE contact_id >= ? AND contact_id <= ?
+		ORDER BY contact_id, occurred_at`), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("re-evaluate: events: %w", err)
+	}
+	defer rows.Close()
+	var cur int64
+	var sum agreement.Summary
+	for rows.Next() {
+		var id, at int64
+		var typ, name string
+		if err := rows.Scan(&id, &typ, &name, &at); err != nil {
+			return nil, fmt.Errorf("re-evaluate: events: %w", err)
+		}
+		if id != cur {
+			if cur != 0 {
+				out[cur] = sum
+			}
+			cur, sum = id, agreement.Summary{}
+		}
+		key := activityKeyOf(typ, name)
+		sum.Add(key, fromMS(at), c.HalfLives(key))
+	}
+	if cur != 0 {
+		out[cur] = sum
+	}
+	return out, rows.Err()
+}
+
+// scoreAndAdvance evaluates a contact whose summary is current, stores the
+// score and applies the transition the definitions call for; it returns the
+// running count of transitions.
+func (s *Store) scoreAndAdvance(ctx context.Context, tx *sql.Tx, live *liveAgreement, id int64, st contactState, moved int64) (int64, error) {
+	now := s.now()
+	res := live.compiled.Evaluate(st.facts, st.account, &st.summary, now)
+	if err := s.saveScore(ctx, tx, id, live.id, &st.summary, res, now); err != nil {
+		return moved, err
+	}
+	to, def := nextStage(st, res)
+	if to == "" {
+		return moved, nil
+	}
+	if err := s.ruleTransition(ctx, tx, live, id, to, def, res); err != nil {
+		return moved, err
+	}
+	return moved + 1, nil
+}
