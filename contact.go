@@ -1,6 +1,7 @@
 package alinea
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
@@ -143,9 +144,11 @@ type ContactFilter struct {
 	Limit        int
 }
 
+// checkObject accepts exactly what unmarshalling into a map accepts, without
+// building the map: imports validate a million of these.
 func checkObject(raw json.RawMessage) string {
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(raw) {
 		return "must be a JSON object"
 	}
 	return ""
@@ -172,4 +175,23 @@ func validCountry(c string) bool {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// UpsertResult says what one import batch did. Index in a RowProblem is the
+// position of the row in the batch that was passed in.
+type UpsertResult struct {
+	Created int
+	Updated int
+	// Rejected rows were not written (e.g. an external_id that belongs to
+	// another contact); the rest of the batch was.
+	Rejected []RowProblem
+	// Warnings are about rows that were written, minus the part named.
+	Warnings []RowProblem
+}
+
+// RowProblem is what went wrong with one row of a batch, by field.
+type RowProblem struct {
+	Index   int
+	Field   string
+	Message string
 }

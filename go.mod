@@ -30,5 +30,5 @@ require (
 	golang.org/x/sync v0.23.0 // indirect
 	golang.org/x/sys v0.34.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
-	gopkg.in/segmentio/analytics-go.v3 v3.1.0 // indirect
+	gopkg.in/segmentio/analytics-go.v3 v3.1.0
 )

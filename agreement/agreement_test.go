@@ -119,7 +119,7 @@ func TestEngagementDecayAndCap(t *testing.T) {
 	a.Add("x", t2, h)
 	b.Add("x", t2, h)
 	b.Add("x", t1, h)
-	va, vb := a.Types["x"].Decayed[30].At(now, 30), b.Types["x"].Decayed[30].At(now, 30)
+	va, vb := a.Types["x"].DecayedAt(now, 30), b.Types["x"].DecayedAt(now, 30)
 	if diff := va - vb; diff > 1e-9 || diff < -1e-9 {
 		t.Fatalf("order changed the decayed value: %v vs %v", va, vb)
 	}

@@ -143,8 +143,8 @@ func Compile(d Document) (*Compiled, error) {
 			p.add(path+".half_life_days", "must be between 0 (no decay) and 3650; got %v", r.HalfLifeDays)
 		}
 		c.engagement = append(c.engagement, r)
-		h := halfLife(r)
-		if !containsFloat(c.halfLives[r.Event], h) {
+		// Without decay the points come from the count; no state to keep.
+		if h := halfLife(r); !math.IsInf(h, 1) && !containsFloat(c.halfLives[r.Event], h) {
 			c.halfLives[r.Event] = append(c.halfLives[r.Event], h)
 		}
 	}

@@ -76,7 +76,7 @@ func (c *Compiled) Evaluate(contact ContactFacts, account AccountFacts, s *Summa
 				h := halfLife(rule)
 				decayed := float64(st.Count)
 				if !math.IsInf(h, 1) {
-					decayed = st.Decayed[h].At(now, h)
+					decayed = st.DecayedAt(now, h)
 				}
 				sc.Points = rule.Points * decayed
 			}

@@ -3,6 +3,7 @@ package agreement
 import (
 	"math"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -26,7 +27,8 @@ type TypeStats struct {
 	Days []DayCount `json:"days,omitempty"`
 	// Decayed holds, per half-life in days, the sum over events of
 	// 2^(-age/half-life) as of AsOf; engagement points are read from it.
-	Decayed map[float64]Decay `json:"decayed,omitempty"`
+	// Keys are the half-lives formatted by halfLifeKey.
+	Decayed map[string]Decay `json:"decayed,omitempty"`
 }
 
 // DayCount is the number of events on one UTC day (days since 1970-01-01).
@@ -53,6 +55,13 @@ func (d Decay) At(t time.Time, halfLifeDays float64) float64 {
 	return d.Value * math.Exp2(-age/halfLifeDays)
 }
 
+// DecayedAt returns the decayed count for a half-life at t.
+func (st *TypeStats) DecayedAt(t time.Time, halfLifeDays float64) float64 {
+	return st.Decayed[halfLifeKey(halfLifeDays)].At(t, halfLifeDays)
+}
+
+func halfLifeKey(h float64) string { return strconv.FormatFloat(h, 'g', -1, 64) }
+
 func dayOf(t time.Time) int32 { return int32(t.Unix() / 86400) }
 
 // Add records one event of type typ at t, keeping decayed counts for the
@@ -77,15 +86,16 @@ func (s *Summary) Add(typ string, t time.Time, halfLives []float64) {
 	st.addDay(dayOf(t))
 	for _, h := range halfLives {
 		if st.Decayed == nil {
-			st.Decayed = map[float64]Decay{}
+			st.Decayed = map[string]Decay{}
 		}
-		d := st.Decayed[h]
+		k := halfLifeKey(h)
+		d := st.Decayed[k]
 		if d.AsOf.IsZero() || !t.Before(d.AsOf) {
 			d = Decay{Value: d.At(t, h) + 1, AsOf: t}
 		} else {
 			d.Value += math.Exp2(-d.AsOf.Sub(t).Hours() / 24 / h)
 		}
-		st.Decayed[h] = d
+		st.Decayed[k] = d
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/alinea-crm/alinea"
@@ -50,6 +51,34 @@ func (s *Store) liveAgreementFor(ctx context.Context, q rowQuerier) (*liveAgreem
 type touch struct {
 	typ string
 	at  time.Time
+}
+
+// evaluateBatch re-evaluates every contact a batch touched, in id order so
+// that concurrent batches lock contacts in the same order.
+func (s *Store) evaluateBatch(ctx context.Context, tx *sql.Tx, b *batchState) error {
+	if len(b.touched) == 0 && len(b.rebuild) == 0 {
+		return nil
+	}
+	live, err := s.liveAgreementFor(ctx, tx)
+	if err != nil || live == nil {
+		return err
+	}
+	ids := make([]int64, 0, len(b.touched)+len(b.rebuild))
+	for id := range b.touched {
+		ids = append(ids, id)
+	}
+	for id := range b.rebuild {
+		if _, ok := b.touched[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := s.evaluateContact(ctx, tx, live, id, b.touched[id], b.rebuild[id]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // contactState is what evaluation reads about one contact.

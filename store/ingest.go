@@ -1,14 +1,21 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/alinea-crm/alinea"
 )
@@ -30,13 +37,179 @@ func (s *Store) Ingest(ctx context.Context, writeKeyID int64, msgs []alinea.Mess
 	if s.backend == SQLite {
 		return s.ingest.submit(ctx, writeKeyID, msgs)
 	}
-	var res alinea.IngestResult
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		res, err = s.ingestTx(ctx, tx, writeKeyID, msgs)
+	// Concurrent batches that meet the same new user, anonymous id or
+	// contact rows can collide on PostgreSQL (a unique violation, or a
+	// deadlock when they lock rows in different orders); the batch is then
+	// rolled back and run again, when it sees what the other committed.
+	for attempt := 1; ; attempt++ {
+		var res alinea.IngestResult
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			res, err = s.ingestTx(ctx, tx, writeKeyID, msgs)
+			return err
+		})
+		if err == nil || attempt == maxIngestAttempts || !concurrentWriteConflict(err) || ctx.Err() != nil {
+			return res, err
+		}
+		s.log.Debug("ingest batch collided with another; retrying", "attempt", attempt, "err", err)
+	}
+}
+
+const maxIngestAttempts = 5
+
+// concurrentWriteConflict reports whether err comes from another
+// transaction's concurrent writes rather than from the batch itself.
+func concurrentWriteConflict(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40P01", "40001", "23505": // deadlock, serialization failure, unique violation
+			return true
+		}
+	}
+	return alinea.ErrorCode(err) == alinea.ECONFLICT
+}
+
+// lockIdentities takes a transaction-scoped advisory lock on every identity
+// a PostgreSQL batch is about to create or change — user ids and anonymous
+// ids not seen before, and the ids, emails and group ids of identify, alias
+// and group calls — in one global order and before it locks any row.
+// Batches that would create or change the same identities then run one
+// after the other instead of locking the same rows in different orders and
+// deadlocking, while calls about known people (most of them) stay parallel.
+// A hash collision only serialises two batches. After waiting, the batch
+// looks the new identities up again: the batch it waited for may have
+// created them.
+func (s *Store) lockIdentities(ctx context.Context, tx *sql.Tx, b *batchState, msgs []alinea.Message, emails []string) error {
+	keys := make([]int64, 0, 16)
+	add := func(kind byte, id string) {
+		if id == "" {
+			return
+		}
+		h := fnv.New64a()
+		h.Write([]byte{kind})
+		h.Write([]byte(id))
+		keys = append(keys, int64(h.Sum64()))
+	}
+	var newUsers, newAnons []string
+	for user := range b.absentUsers {
+		add('u', user)
+		newUsers = append(newUsers, user)
+	}
+	for anon, contact := range b.byAnon {
+		if contact == 0 {
+			add('a', anon)
+			newAnons = append(newAnons, anon)
+		}
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		switch m.Type {
+		case "identify", "alias", "group":
+		default:
+			continue
+		}
+		add('u', m.UserID)
+		add('a', m.AnonymousID)
+		add('a', m.PreviousID)
+		add('g', m.GroupID)
+	}
+	for _, email := range emails {
+		add('e', email)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	// unnest yields the array in order, so the locks are taken in order.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, keys); err != nil {
+		return fmt.Errorf("ingest: lock identities: %w", err)
+	}
+	return s.prefetch(ctx, tx, b, newUsers, newAnons, emails)
+}
+
+// traitEmail returns the normalised email trait of an identify call.
+func traitEmail(m *alinea.Message) string {
+	if m.Type != "identify" || len(m.Traits) == 0 {
+		return ""
+	}
+	var t struct {
+		Email any `json:"email"`
+	}
+	if json.Unmarshal(m.Traits, &t) != nil {
+		return ""
+	}
+	e, _ := t.Email.(string)
+	if norm, err := alinea.NormalizeEmail(e); err == nil {
+		return norm
+	}
+	return ""
+}
+
+// prefetch looks up the contacts of many user ids and anonymous ids at
+// once, so that resolving a batch costs a few queries instead of one per
+// call. Ids it does not find are recorded as absent.
+func (s *Store) prefetch(ctx context.Context, tx *sql.Tx, b *batchState, users, anons, emails []string) error {
+	const chunk = 500
+	for start := 0; start < len(users); start += chunk {
+		part := users[start:min(start+chunk, len(users))]
+		err := s.lookupIDs(ctx, tx, `SELECT external_id, id FROM contacts WHERE external_id`, part, func(user string, id int64) {
+			b.byUser[user] = id
+			delete(b.absentUsers, user)
+		})
+		if err != nil {
+			return fmt.Errorf("look up user ids: %w", err)
+		}
+	}
+	for start := 0; start < len(anons); start += chunk {
+		part := anons[start:min(start+chunk, len(anons))]
+		err := s.lookupIDs(ctx, tx, `SELECT anonymous_id, contact_id FROM identities WHERE anonymous_id`, part, func(anon string, id int64) {
+			b.byAnon[anon] = id
+		})
+		if err != nil {
+			return fmt.Errorf("look up anonymous ids: %w", err)
+		}
+	}
+	for start := 0; start < len(emails); start += chunk {
+		part := emails[start:min(start+chunk, len(emails))]
+		err := s.lookupIDs(ctx, tx, `SELECT email, id FROM contacts WHERE email`, part, func(email string, id int64) {
+			b.byEmail[email] = id
+			delete(b.freeEmails, email)
+		})
+		if err != nil {
+			return fmt.Errorf("look up emails: %w", err)
+		}
+	}
+	return nil
+}
+
+// lookupIDs runs "query IN (ids)" and hands each (key, id) row to found.
+func (s *Store) lookupIDs(ctx context.Context, tx *sql.Tx, query string, ids []string, found func(string, int64)) error {
+	var rows *sql.Rows
+	var err error
+	if s.backend == Postgres {
+		rows, err = tx.QueryContext(ctx, query+` = ANY($1)`, ids)
+	} else {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		rows, err = tx.QueryContext(ctx, query+` IN (?`+strings.Repeat(`,?`, len(ids)-1)+`)`, args...)
+	}
+	if err != nil {
 		return err
-	})
-	return res, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var id int64
+		if err := rows.Scan(&key, &id); err != nil {
+			return err
+		}
+		found(key, id)
+	}
+	return rows.Err()
 }
 
 type ingestRequest struct {
@@ -55,18 +228,55 @@ type ingester struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
+
+	// checkpoint wakes the checkpointer after a commit; walFrames is the
+	// size of the WAL it last saw.
+	checkpoint chan struct{}
+	walFrames  atomic.Int64
 }
 
 // maxGroupEvents bounds one group commit so that latency stays low.
 const maxGroupEvents = 5000
 
+// walRestartFrames is the WAL size (in pages) past which the writer waits
+// for a full checkpoint so that the WAL starts over instead of growing.
+const walRestartFrames = 64 << 10
+
 func newIngester(s *Store) *ingester {
-	in := &ingester{s: s, reqs: make(chan *ingestRequest, 256), stop: make(chan struct{})}
+	in := &ingester{s: s, reqs: make(chan *ingestRequest, 256), stop: make(chan struct{}), checkpoint: make(chan struct{}, 1)}
 	if s.backend == SQLite {
-		in.wg.Add(1)
+		in.wg.Add(2)
 		go in.run()
+		go in.checkpointer()
 	}
 	return in
+}
+
+// checkpointer copies the WAL back into the database file on its own
+// connection, beside the writer. SQLite would otherwise do it inside the
+// writer's commits (wal_autocheckpoint), and under ingestion load that copy
+// took a fifth of the single writer's time. A PASSIVE checkpoint never
+// blocks the writer or readers. It also runs every few seconds so that
+// writes outside ingestion get checkpointed too.
+func (in *ingester) checkpointer() {
+	defer in.wg.Done()
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-in.stop:
+			return
+		case <-in.checkpoint:
+		case <-tick.C:
+		}
+		var busy, frames, copied int64
+		err := in.s.rdb.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+		if err != nil {
+			in.s.log.Warn("wal checkpoint failed", "err", err)
+			continue
+		}
+		in.walFrames.Store(frames)
+	}
 }
 
 func (in *ingester) close() {
@@ -124,6 +334,27 @@ func (in *ingester) run() {
 	}
 }
 
+// afterCommit wakes the checkpointer and, when the WAL has grown past
+// walRestartFrames because the writer never paused for it to be reset,
+// waits for a full checkpoint so that the next commit starts the WAL over.
+func (in *ingester) afterCommit(ctx context.Context) {
+	select {
+	case in.checkpoint <- struct{}{}:
+	default:
+	}
+	if in.walFrames.Load() < walRestartFrames {
+		return
+	}
+	var busy, frames, copied int64
+	if err := in.s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &copied); err != nil {
+		in.s.log.Warn("wal restart checkpoint failed", "err", err)
+		return
+	}
+	if busy == 0 {
+		in.walFrames.Store(0)
+	}
+}
+
 func (in *ingester) commit(group []*ingestRequest) {
 	s := in.s
 	defer func() {
@@ -132,6 +363,11 @@ func (in *ingester) commit(group []*ingestRequest) {
 		}
 	}()
 	ctx := context.Background()
+	// The checkpointer does this work off the writer's path; set on every
+	// group because database/sql may have replaced the connection.
+	if _, err := s.db.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		s.log.Warn("disable wal autocheckpoint", "err", err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		for _, r := range group {
@@ -139,6 +375,7 @@ func (in *ingester) commit(group []*ingestRequest) {
 		}
 		return
 	}
+	defer in.afterCommit(ctx)
 	for i, r := range group {
 		if r.ctx.Err() != nil {
 			r.err = r.ctx.Err()
@@ -170,11 +407,18 @@ func (in *ingester) commit(group []*ingestRequest) {
 
 // batchState caches lookups within one transaction.
 type batchState struct {
-	byUser   map[string]int64
-	byAnon   map[string]int64
-	byEmail  map[string]int64
-	newLinks map[string]int64 // anonymous ids linked to a contact in this batch
-	activity map[activityKey]*activityDelta
+	byUser      map[string]int64
+	absentUsers map[string]bool // user ids known not to exist yet
+	byAnon      map[string]int64
+	byEmail     map[string]int64
+	freeEmails  map[string]bool  // identify emails no contact had when the batch began
+	newLinks    map[string]int64 // anonymous ids linked to a contact in this batch
+	activity    map[activityKey]*activityDelta
+	// touched holds each contact's newly stored events, and rebuild the
+	// contacts whose history changed otherwise (merged anonymous events),
+	// for live evaluation under the active agreement.
+	touched map[int64][]touch
+	rebuild map[int64]bool
 }
 
 type activityKey struct {
@@ -207,8 +451,35 @@ type eventRow struct {
 
 func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, writeKeyID int64, msgs []alinea.Message) (alinea.IngestResult, error) {
 	b := &batchState{
-		byUser: map[string]int64{}, byAnon: map[string]int64{}, byEmail: map[string]int64{},
+		byUser: map[string]int64{}, absentUsers: map[string]bool{}, byAnon: map[string]int64{}, byEmail: map[string]int64{}, freeEmails: map[string]bool{},
 		newLinks: map[string]int64{}, activity: map[activityKey]*activityDelta{},
+		touched: map[int64][]touch{}, rebuild: map[int64]bool{},
+	}
+	var users, anons, emails []string
+	for i := range msgs {
+		m := &msgs[i]
+		if m.UserID != "" && !b.absentUsers[m.UserID] {
+			b.absentUsers[m.UserID] = true
+			users = append(users, m.UserID)
+		}
+		if email := traitEmail(m); email != "" && !b.freeEmails[email] {
+			b.freeEmails[email] = true
+			emails = append(emails, email)
+		}
+		for _, anon := range []string{m.AnonymousID, m.PreviousID} {
+			if _, seen := b.byAnon[anon]; anon != "" && !seen {
+				b.byAnon[anon] = 0 // unlinked until found
+				anons = append(anons, anon)
+			}
+		}
+	}
+	if err := s.prefetch(ctx, tx, b, users, anons, emails); err != nil {
+		return alinea.IngestResult{}, err
+	}
+	if s.backend == Postgres {
+		if err := s.lockIdentities(ctx, tx, b, msgs, emails); err != nil {
+			return alinea.IngestResult{}, err
+		}
 	}
 	rows := make([]eventRow, len(msgs))
 	for i := range msgs {
@@ -239,7 +510,10 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, writeKeyID int64, msgs
 	if err != nil {
 		return res, err
 	}
-	return res, s.flushActivity(ctx, tx, b)
+	if err := s.flushActivity(ctx, tx, b); err != nil {
+		return res, err
+	}
+	return res, s.evaluateBatch(ctx, tx, b)
 }
 
 // resolveMessage finds or creates the contact a message is about and applies
@@ -257,9 +531,10 @@ func (s *Store) resolveMessage(ctx context.Context, tx *sql.Tx, b *batchState, m
 	}
 	var id int64
 	var err error
+	created := false // a contact made for this call already has its traits
 	switch {
 	case m.UserID != "":
-		id, err = s.contactByUser(ctx, tx, b, m.UserID, email)
+		id, created, err = s.contactByUser(ctx, tx, b, m.UserID, email, traits)
 	case email != "":
 		id, err = s.contactByEmail(ctx, tx, b, email)
 	case m.AnonymousID != "":
@@ -278,7 +553,7 @@ func (s *Store) resolveMessage(ctx context.Context, tx *sql.Tx, b *batchState, m
 	}
 	switch m.Type {
 	case "identify":
-		if len(traits) > 0 {
+		if len(traits) > 0 && !created {
 			if err := s.applyTraits(ctx, tx, id, traits, email); err != nil {
 				return 0, err
 			}
@@ -299,33 +574,96 @@ func (s *Store) resolveMessage(ctx context.Context, tx *sql.Tx, b *batchState, m
 	return id, nil
 }
 
-func (s *Store) contactByUser(ctx context.Context, tx *sql.Tx, b *batchState, userID, email string) (int64, error) {
+// contactByUser finds the contact of a user id, or makes it (with the
+// identify traits given, when created says so).
+func (s *Store) contactByUser(ctx context.Context, tx *sql.Tx, b *batchState, userID, email string, traits map[string]any) (id int64, created bool, err error) {
 	if id, ok := b.byUser[userID]; ok {
-		return id, nil
+		return id, false, nil
 	}
-	var id int64
-	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM contacts WHERE external_id = ?`), userID).Scan(&id)
+	err = sql.ErrNoRows
+	if !b.absentUsers[userID] {
+		err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM contacts WHERE external_id = ?`), userID).Scan(&id)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
-		err = nil
-		if email != "" {
-			// A contact imported or created by email now gets its user id.
-			err = tx.QueryRowContext(ctx, s.q(`UPDATE contacts SET external_id = ? WHERE email = ? AND external_id IS NULL RETURNING id`), userID, email).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
-				err = nil
-			}
-		}
-		if err == nil && id == 0 {
-			id, err = s.insertContact(ctx, tx, alinea.ContactFields{ExternalID: &userID, Email: nullPtr(email), Source: strPtr("tracking")}, alinea.Actor{Type: alinea.ActorSystem})
-		}
+		id, created, err = s.newUserContact(ctx, tx, b, userID, email, traits)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("resolve user id %q: %w", userID, err)
+		return 0, false, fmt.Errorf("resolve user id %q: %w", userID, err)
 	}
 	b.byUser[userID] = id
-	if email != "" {
+	delete(b.absentUsers, userID)
+	return id, created, nil
+}
+
+// newUserContact gives a user id seen for the first time its contact: the
+// contact that has its email and no user id yet (imported or created by
+// email), or a new one. An address that already belongs to another user id
+// stays there: the new contact is made without it.
+//
+// A new contact is made with the traits of the identify call that named
+// it, so that it costs one insert rather than an insert and an update.
+func (s *Store) newUserContact(ctx context.Context, tx *sql.Tx, b *batchState, userID, email string, traits map[string]any) (int64, bool, error) {
+	var id int64
+	_, takenInBatch := b.byEmail[email]
+	if email != "" && (!b.freeEmails[email] || takenInBatch) {
+		err := tx.QueryRowContext(ctx, s.q(`UPDATE contacts SET external_id = ? WHERE email = ? AND external_id IS NULL RETURNING id`), userID, email).Scan(&id)
+		if err == nil {
+			b.byEmail[email] = id
+			return id, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, false, err
+		}
+		taken, err := s.exists(ctx, tx, `SELECT 1 FROM contacts WHERE email = ?`, email)
+		if err != nil {
+			return 0, false, err
+		}
+		if taken {
+			email = ""
+		}
+	}
+	var f alinea.ContactFields
+	if len(traits) > 0 {
+		f = contactTraits(traits, "")
+		if len(f.Properties) > 0 {
+			f.Properties = withoutNulls(f.Properties)
+		}
+	}
+	f.ExternalID, f.Email, f.Source = &userID, nullPtr(email), strPtr("tracking")
+	id, err := s.insertContact(ctx, tx, f, alinea.Actor{Type: alinea.ActorSystem})
+	if err == nil && email != "" {
 		b.byEmail[email] = id
 	}
-	return id, nil
+	return id, len(traits) > 0, err
+}
+
+// withoutNulls drops the null members of a JSON object: on a new contact
+// a null trait means nothing, as it would in a merge patch.
+func withoutNulls(props json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(props, &m) != nil {
+		return props
+	}
+	for k, v := range m {
+		if string(v) == "null" {
+			delete(m, k)
+		}
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return props
+	}
+	return out
+}
+
+// exists reports whether query returns a row.
+func (s *Store) exists(ctx context.Context, tx *sql.Tx, query string, args ...any) (bool, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, s.q(query), args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (s *Store) contactByEmail(ctx context.Context, tx *sql.Tx, b *batchState, email string) (int64, error) {
@@ -381,25 +719,22 @@ func (s *Store) linkAnonymous(ctx context.Context, tx *sql.Tx, b *batchState, an
 // mergeAnonymousHistory gives a newly identified contact the events its
 // anonymous id produced before, and counts them in its activity.
 func (s *Store) mergeAnonymousHistory(ctx context.Context, tx *sql.Tx, b *batchState, anon string, contact int64) error {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT CASE WHEN type = 'track' AND name <> '' THEN name ELSE type END, count(*), min(occurred_at), max(occurred_at)
-		FROM events WHERE anonymous_id = ? AND contact_id IS NULL AND anonymous_id <> '' GROUP BY 1`), anon)
+	b.rebuild[contact] = true
+	rows, err := tx.QueryContext(ctx, s.q(`UPDATE events SET contact_id = ? WHERE anonymous_id = ? AND contact_id IS NULL AND anonymous_id <> ''
+		RETURNING type, name, occurred_at`), contact, anon)
 	if err != nil {
 		return fmt.Errorf("merge history of %q: %w", anon, err)
 	}
+	defer rows.Close()
 	for rows.Next() {
-		var typ string
-		var n, first, last int64
-		if err := rows.Scan(&typ, &n, &first, &last); err != nil {
-			rows.Close()
+		var m alinea.Message
+		var occ int64
+		if err := rows.Scan(&m.Type, &m.Event, &occ); err != nil {
 			return fmt.Errorf("merge history of %q: %w", anon, err)
 		}
-		b.addActivity(contact, typ, n, first, last)
+		b.addActivity(contact, m.ActivityKey(), 1, occ, occ)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("merge history of %q: %w", anon, err)
-	}
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE events SET contact_id = ? WHERE anonymous_id = ? AND contact_id IS NULL AND anonymous_id <> ''`), contact, anon); err != nil {
 		return fmt.Errorf("merge history of %q: %w", anon, err)
 	}
 	return nil
@@ -412,7 +747,10 @@ var traitColumns = map[string]string{
 	"phone": "phone", "title": "job_title", "job_title": "job_title",
 }
 
-func (s *Store) applyTraits(ctx context.Context, tx *sql.Tx, contact int64, traits map[string]any, email string) error {
+// contactTraits turns identify traits into contact fields. Traits that do
+// not validate (a malformed phone, say) are dropped rather than stalling
+// ingestion; the rest become custom properties.
+func contactTraits(traits map[string]any, email string) alinea.ContactFields {
 	f := alinea.ContactFields{}
 	set := map[string]*string{}
 	props := map[string]any{}
@@ -473,6 +811,11 @@ func (s *Store) applyTraits(ctx context.Context, tx *sql.Tx, contact int64, trai
 			}
 		}
 	}
+	return f
+}
+
+func (s *Store) applyTraits(ctx context.Context, tx *sql.Tx, contact int64, traits map[string]any, email string) error {
+	f := contactTraits(traits, email)
 	cur, err := s.contactTx(ctx, tx, contact)
 	if err != nil {
 		return err
@@ -497,10 +840,9 @@ func (s *Store) linkGroup(ctx context.Context, tx *sql.Tx, contact int64, m *ali
 	if len(m.Traits) > 0 {
 		_ = json.Unmarshal(m.Traits, &traits)
 	}
+	// A group call without a name trait must not rename a named account;
+	// only a new account falls back to the group id as its name.
 	name, _ := traits["name"].(string)
-	if name == "" {
-		name = m.GroupID
-	}
 	domain := ""
 	for _, k := range []string{"domain", "website"} {
 		if v, ok := traits[k].(string); ok {
@@ -518,12 +860,23 @@ func (s *Store) linkGroup(ctx context.Context, tx *sql.Tx, contact int64, m *ali
 	var account int64
 	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM accounts WHERE external_id = ?`), m.GroupID).Scan(&account)
 	if errors.Is(err, sql.ErrNoRows) && domain != "" {
+		// An account created by domain now gets its group id; a domain that
+		// another group id holds stays there.
 		err = tx.QueryRowContext(ctx, s.q(`UPDATE accounts SET external_id = ? WHERE domain = ? AND external_id IS NULL RETURNING id`), m.GroupID, domain).Scan(&account)
+		if errors.Is(err, sql.ErrNoRows) {
+			taken, terr := s.exists(ctx, tx, `SELECT 1 FROM accounts WHERE domain = ?`, domain)
+			if terr != nil {
+				return fmt.Errorf("group %q: %w", m.GroupID, terr)
+			}
+			if taken {
+				domain = ""
+			}
+		}
 	}
 	now := ms(s.now())
 	if errors.Is(err, sql.ErrNoRows) {
 		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO accounts (name, domain, external_id, industry, employees, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), name, nullStr(domain), m.GroupID, industry, employees, now, now).Scan(&account)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), cmp.Or(name, m.GroupID), nullStr(domain), m.GroupID, industry, employees, now, now).Scan(&account)
 	} else if err == nil {
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE accounts SET name = CASE WHEN ? <> '' THEN ? ELSE name END,
 			industry = CASE WHEN ? <> '' THEN ? ELSE industry END, employees = CASE WHEN ? > 0 THEN ? ELSE employees END, updated_at = ? WHERE id = ?`),
@@ -591,7 +944,9 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, b *batchState, wri
 			delete(stored, r.msg.MessageID) // a repeated id within the batch counts once
 			res.Stored++
 			if r.contact != 0 {
-				b.addActivity(r.contact, r.msg.ActivityKey(), 1, r.occ, r.occ)
+				key := r.msg.ActivityKey()
+				b.addActivity(r.contact, key, 1, r.occ, r.occ)
+				b.touched[r.contact] = append(b.touched[r.contact], touch{typ: key, at: fromMS(r.occ)})
 			}
 		}
 	}
@@ -606,17 +961,33 @@ func (s *Store) flushActivity(ctx context.Context, tx *sql.Tx, b *batchState) er
 	if s.backend == Postgres {
 		least, greatest = "LEAST", "GREATEST"
 	}
-	q := s.q(`INSERT INTO contact_activity (contact_id, event_type, count, first_at, last_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (contact_id, event_type) DO UPDATE SET count = contact_activity.count + excluded.count,
-		first_at = ` + least + `(contact_activity.first_at, excluded.first_at), last_at = ` + greatest + `(contact_activity.last_at, excluded.last_at)`)
-	stmt, err := tx.PrepareContext(ctx, q)
-	if err != nil {
-		return fmt.Errorf("update activity: %w", err)
+	// Rows are written in key order so that concurrent batches touching the
+	// same contacts cannot deadlock.
+	keys := make([]activityKey, 0, len(b.activity))
+	for k := range b.activity {
+		keys = append(keys, k)
 	}
-	defer stmt.Close()
-	for k, d := range b.activity {
-		if _, err := stmt.ExecContext(ctx, k.contact, k.typ, d.count, d.first, d.last); err != nil {
-			return fmt.Errorf("update activity of contact %d: %w", k.contact, err)
+	slices.SortFunc(keys, func(x, y activityKey) int {
+		return cmp.Or(cmp.Compare(x.contact, y.contact), strings.Compare(x.typ, y.typ))
+	})
+	const chunk = 200
+	for start := 0; start < len(keys); start += chunk {
+		part := keys[start:min(start+chunk, len(keys))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO contact_activity (contact_id, event_type, count, first_at, last_at) VALUES `)
+		args := make([]any, 0, len(part)*5)
+		for i, k := range part {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?,?,?,?,?)")
+			d := b.activity[k]
+			args = append(args, k.contact, k.typ, d.count, d.first, d.last)
+		}
+		q.WriteString(` ON CONFLICT (contact_id, event_type) DO UPDATE SET count = contact_activity.count + excluded.count,
+		first_at = ` + least + `(contact_activity.first_at, excluded.first_at), last_at = ` + greatest + `(contact_activity.last_at, excluded.last_at)`)
+		if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+			return fmt.Errorf("update activity of %d contacts: %w", len(part), err)
 		}
 	}
 	return nil
