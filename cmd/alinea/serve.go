@@ -72,4 +72,5 @@ func serve(ctx context.Context, st *store.Store, ln net.Listener, c config, e *e
 // registerWorkers adds every background job kind this binary works.
 func registerWorkers(w *river.Workers, st *store.Store, log *slog.Logger) {
 	river.AddWorker(w, &jobs.ReevaluateWorker{Store: st, Log: log})
+	river.AddWorker(w, &jobs.ImportWorker{Store: st, Log: log})
 }
