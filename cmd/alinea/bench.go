@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/alinea-crm/alinea/bench"
 )
@@ -60,7 +62,41 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// benchImport measures the CSV importer beside the raw insert of the same rows.
+// benchImport measures the CSV importer beside the raw insert of the same
+// rows, and the peak memory of the whole process.
 func benchImport(ctx context.Context, e *env, dir string, n int) error {
+	path, err := bench.WriteSampleCSV(dir, n)
+	if err != nil {
+		return fmt.Errorf("write sample CSV: %w", err)
+	}
+	imp, err := bench.Import(ctx, dir, path, n)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	raw, err := bench.RawContactInsert(ctx, dir, n)
+	if err != nil {
+		return fmt.Errorf("raw insert: %w", err)
+	}
+	fmt.Fprintln(e.stdout, imp)
+	fmt.Fprintln(e.stdout, raw)
+	fmt.Fprintf(e.stdout, "%-44s %10.0f%%\n", "import as a share of the raw insert rate", 100*imp.PerSecond()/raw.PerSecond())
+	if rss, ok := peakRSS(); ok {
+		fmt.Fprintf(e.stdout, "%-44s %10.0f MB (whole bench process)\n", "peak resident memory", float64(rss)/(1<<20))
+	}
 	return nil
+}
+
+// peakRSS reads the process's high-water resident set size (Linux).
+func peakRSS() (int64, bool) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
 }
