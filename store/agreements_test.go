@@ -11,7 +11,7 @@ import (
 	"github.com/alinea-crm/alinea/store/storetest"
 )
 
-func exampleAgreement(t *testing.T) []byte {
+func exampleAgreement(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile("../docs/agreement-example.yaml")
 	if err != nil {
@@ -20,7 +20,7 @@ func exampleAgreement(t *testing.T) []byte {
 	return b
 }
 
-func mustUser(t *testing.T, s *store.Store, email string, role alinea.Role) alinea.User {
+func mustUser(t testing.TB, s *store.Store, email string, role alinea.Role) alinea.User {
 	t.Helper()
 	u, err := s.CreateUser(context.Background(), alinea.NewUser{Email: email, Name: email, Role: role, Password: "a long enough password"})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 // activeExample creates, signs and activates the seed-003 example.
-func activeExample(t *testing.T, s *store.Store) agreement.Version {
+func activeExample(t testing.TB, s *store.Store) agreement.Version {
 	t.Helper()
 	ctx := context.Background()
 	mkt := mustUser(t, s, "lead.marketing@example.com", alinea.RoleMarketing)
