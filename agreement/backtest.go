@@ -118,8 +118,14 @@ func (c *Compiled) referencedEvents() map[string]bool {
 			}
 			switch id.Value {
 			case "did", "count", "last", "days_since":
-				if len(call.Arguments) > 0 {
-					if s, ok := call.Arguments[0].(*ast.StringNode); ok {
+				args := call.Arguments
+				if len(args) > 0 {
+					if id, ok := args[0].(*ast.IdentifierNode); ok && id.Value == stateArg {
+						args = args[1:]
+					}
+				}
+				if len(args) > 0 {
+					if s, ok := args[0].(*ast.StringNode); ok {
 						out[s.Value] = true
 						return
 					}
@@ -171,7 +177,7 @@ func (r *run) replay(b *Backtest, h ContactHistory) {
 		if i > 0 && r.relevant != nil && !r.relevant[e.Type] {
 			continue
 		}
-		res := r.c.Evaluate(h.Contact, h.Account, &sum, e.At)
+		res := r.c.Score(h.Contact, h.Account, &sum, e.At)
 		for j, name := range DefinitionNames {
 			if reached[j].IsZero() && res.Met(name) {
 				reached[j] = e.At

@@ -292,7 +292,7 @@ func validStage(s string) bool {
 // compileBool compiles a rule expression that must yield true or false.
 func compileBool(p *Problems, path, src string) *vm.Program {
 	wv := &windowValidator{}
-	prog, err := expr.Compile(src, expr.Env(env{}), expr.AsBool(), expr.Patch(wv))
+	prog, err := expr.Compile(src, compileOptions(expr.Patch(wv))...)
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
@@ -307,6 +307,13 @@ func compileBool(p *Problems, path, src string) *vm.Program {
 		return nil
 	}
 	return prog
+}
+
+// compileOptions are the options every rule is compiled with.
+func compileOptions(extra ...expr.Option) []expr.Option {
+	opts := []expr.Option{expr.Env(env{}), expr.AsBool(), expr.Patch(stateInjector{})}
+	opts = append(opts, historyFunctions()...)
+	return append(opts, extra...)
 }
 
 // windowValidator checks constant within(...) arguments at compile time so
@@ -353,8 +360,9 @@ func didChecks(root ast.Node) []check {
 	}))
 	var out []check
 	for _, src := range found {
-		if prog, err := expr.Compile(src, expr.Env(env{}), expr.AsBool()); err == nil {
-			out = append(out, check{src: src, prog: prog})
+		if prog, err := expr.Compile(src, compileOptions()...); err == nil {
+			// Show the call as the author wrote it, without the hidden argument.
+			out = append(out, check{src: strings.Replace(src, stateArg+", ", "", 1), prog: prog})
 		}
 	}
 	return out

@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 )
 
 // ContactFacts are the contact properties rules can read.
@@ -36,20 +39,26 @@ type Window struct {
 	Span time.Duration
 }
 
-// env is what an expression sees. Field tags are the names used in rules;
-// functions are closures over the contact being evaluated.
+// env is what an expression sees. Field tags are the names used in rules.
+// The history functions (did, count, last, days_since) are registered with
+// expr.Function, which calls them without reflection; a patch adds the
+// hidden stateArg argument so they can reach the contact's summary.
 type env struct {
 	Contact    ContactFacts `expr:"contact"`
 	Account    AccountFacts `expr:"account"`
 	Fit        int          `expr:"fit"`
 	Engagement int          `expr:"engagement"`
 	Now        time.Time    `expr:"now"`
+	State      *evalState   `expr:"__alinea"`
+}
 
-	Did       func(event string, window ...Window) bool `expr:"did"`
-	Count     func(event string, window ...Window) int  `expr:"count"`
-	Last      func(event string) time.Time              `expr:"last"`
-	DaysSince func(event string) float64                `expr:"days_since"`
-	Within    func(span any) Window                     `expr:"within"`
+// stateArg is the name of the hidden first argument of history functions.
+const stateArg = "__alinea"
+
+// evalState is what history functions read.
+type evalState struct {
+	summary *Summary
+	now     time.Time
 }
 
 // neverDays is what days_since returns for an event that never happened:
@@ -57,45 +66,78 @@ type env struct {
 const neverDays = 1e6
 
 func newEnv(c ContactFacts, a AccountFacts, s *Summary, now time.Time) *env {
-	e := &env{Contact: c, Account: a, Now: now}
-	stats := func(event string) *TypeStats {
-		if s == nil {
-			return nil
-		}
-		return s.Types[event]
+	return &env{Contact: c, Account: a, Now: now, State: &evalState{summary: s, now: now}}
+}
+
+func (st *evalState) stats(event string) *TypeStats {
+	if st == nil || st.summary == nil {
+		return nil
 	}
-	count := func(event string, w []Window) int64 {
-		st := stats(event)
-		if st == nil {
-			return 0
-		}
-		if len(w) == 0 {
-			return st.Count
-		}
-		return st.countSince(now.Add(-w[0].Span))
+	return st.summary.Types[event]
+}
+
+func (st *evalState) count(event string, w []any) int64 {
+	ts := st.stats(event)
+	if ts == nil {
+		return 0
 	}
-	e.Did = func(event string, w ...Window) bool { return count(event, w) > 0 }
-	e.Count = func(event string, w ...Window) int { return int(count(event, w)) }
-	e.Last = func(event string) time.Time {
-		if st := stats(event); st != nil {
-			return st.Last
-		}
-		return time.Time{}
+	if len(w) == 0 {
+		return ts.Count
 	}
-	e.DaysSince = func(event string) float64 {
-		if st := stats(event); st != nil {
-			return now.Sub(st.Last).Hours() / 24
-		}
-		return neverDays
+	return ts.countSince(st.now.Add(-w[0].(Window).Span))
+}
+
+// historyFunctions are the rule language's functions over a contact's
+// activity, with their signatures for the type checker.
+func historyFunctions() []expr.Option {
+	state := func(p []any) *evalState { s, _ := p[0].(*evalState); return s }
+	return []expr.Option{
+		expr.Function("did", func(p ...any) (any, error) {
+			return state(p).count(p[1].(string), p[2:]) > 0, nil
+		}, new(func(*evalState, string) bool), new(func(*evalState, string, Window) bool)),
+		expr.Function("count", func(p ...any) (any, error) {
+			return int(state(p).count(p[1].(string), p[2:])), nil
+		}, new(func(*evalState, string) int), new(func(*evalState, string, Window) int)),
+		expr.Function("last", func(p ...any) (any, error) {
+			if ts := state(p).stats(p[1].(string)); ts != nil {
+				return ts.Last, nil
+			}
+			return time.Time{}, nil
+		}, new(func(*evalState, string) time.Time)),
+		expr.Function("days_since", func(p ...any) (any, error) {
+			st := state(p)
+			if ts := st.stats(p[1].(string)); ts != nil {
+				return st.now.Sub(ts.Last).Hours() / 24, nil
+			}
+			return float64(neverDays), nil
+		}, new(func(*evalState, string) float64)),
+		expr.Function("within", func(p ...any) (any, error) {
+			return parseWindow(p[0])
+		}, new(func(string) Window), new(func(int) Window), new(func(float64) Window)),
 	}
-	e.Within = func(span any) Window {
-		w, err := parseWindow(span)
-		if err != nil {
-			panic(err) // expr turns a panic in a function into a run-time error
-		}
-		return w
+}
+
+// historyFunctionNames are the functions that get the hidden state argument.
+var historyFunctionNames = map[string]bool{"did": true, "count": true, "last": true, "days_since": true}
+
+// stateInjector adds the hidden state argument to history function calls.
+type stateInjector struct{}
+
+func (stateInjector) Visit(node *ast.Node) {
+	call, ok := (*node).(*ast.CallNode)
+	if !ok {
+		return
 	}
-	return e
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok || !historyFunctionNames[id.Value] {
+		return
+	}
+	if len(call.Arguments) > 0 {
+		if first, ok := call.Arguments[0].(*ast.IdentifierNode); ok && first.Value == stateArg {
+			return
+		}
+	}
+	call.Arguments = append([]ast.Node{&ast.IdentifierNode{Value: stateArg}}, call.Arguments...)
 }
 
 // parseWindow reads "30d", "12h", "2w" or a number of days.

@@ -64,6 +64,17 @@ func (r Result) Met(name string) bool {
 
 // Evaluate scores a contact and checks the definitions at time now.
 func (c *Compiled) Evaluate(contact ContactFacts, account AccountFacts, s *Summary, now time.Time) Result {
+	return c.evaluate(contact, account, s, now, true)
+}
+
+// Score is Evaluate without saying what is missing for the definitions
+// that do not hold: what bulk work (re-evaluation, backtests) needs, at a
+// fraction of the cost.
+func (c *Compiled) Score(contact ContactFacts, account AccountFacts, s *Summary, now time.Time) Result {
+	return c.evaluate(contact, account, s, now, false)
+}
+
+func (c *Compiled) evaluate(contact ContactFacts, account AccountFacts, s *Summary, now time.Time, explain bool) Result {
 	var r Result
 	e := newEnv(contact, account, s, now)
 
@@ -109,17 +120,17 @@ func (c *Compiled) Evaluate(contact ContactFacts, account AccountFacts, s *Summa
 	r.Grade = grade(c.Doc.Grades.Fit, "ABCD", r.Fit) + grade(c.Doc.Grades.Engagement, "1234", r.Engagement)
 
 	for _, d := range c.defs {
-		r.Definitions = append(r.Definitions, c.check(d, e, &r))
+		r.Definitions = append(r.Definitions, c.check(d, e, &r, explain))
 	}
 	return r
 }
 
-func (c *Compiled) check(d *compiledDef, e *env, r *Result) DefinitionCheck {
+func (c *Compiled) check(d *compiledDef, e *env, r *Result, explain bool) DefinitionCheck {
 	dc := DefinitionCheck{Name: d.name, Met: true}
 	if d.prog == nil && d.def.MinFit == 0 && d.def.MinEngagement == 0 {
 		// An empty lead definition: any known contact with an email is a lead.
 		dc.Met = e.Contact.Email != ""
-		if !dc.Met {
+		if !dc.Met && explain {
 			dc.Missing = append(dc.Missing, "an email address")
 		}
 		return dc
@@ -132,21 +143,28 @@ func (c *Compiled) check(d *compiledDef, e *env, r *Result) DefinitionCheck {
 		if !ok {
 			dc.Met = false
 			for _, ch := range d.checks {
+				if !explain {
+					break
+				}
 				if done, _ := runBool(ch.prog, e); !done {
 					dc.Missing = append(dc.Missing, ch.src)
 				}
 			}
-			if len(dc.Missing) == 0 {
+			if explain && len(dc.Missing) == 0 {
 				dc.Missing = append(dc.Missing, d.def.When)
 			}
 		}
 	}
 	if e.Fit < d.def.MinFit {
 		dc.Met = false
+	}
+	if e.Fit < d.def.MinFit && explain {
 		dc.Missing = append(dc.Missing, fmt.Sprintf("%d more points of fit (has %d, needs %d)", d.def.MinFit-e.Fit, e.Fit, d.def.MinFit))
 	}
 	if e.Engagement < d.def.MinEngagement {
 		dc.Met = false
+	}
+	if e.Engagement < d.def.MinEngagement && explain {
 		dc.Missing = append(dc.Missing, fmt.Sprintf("%d more points of engagement (has %d, needs %d)", d.def.MinEngagement-e.Engagement, e.Engagement, d.def.MinEngagement))
 	}
 	return dc

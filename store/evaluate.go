@@ -91,31 +91,61 @@ type contactState struct {
 	summary        agreement.Summary
 }
 
+const contactStateQuery = `SELECT c.id, c.email, c.first_name, c.last_name, c.job_title, c.phone, c.country, c.source, c.stage, c.consent,
+	c.stage_changed_at, c.properties, a.name, a.domain, a.industry, a.employees, a.country, a.properties, cs.agreement_id, cs.summary
+	FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id LEFT JOIN contact_scores cs ON cs.contact_id = c.id`
+
 func (s *Store) loadContactState(ctx context.Context, q rowQuerier, id int64) (contactState, error) {
-	var st contactState
-	var email sql.NullString
-	var props, accProps, summary sql.NullString
-	var accName, accDomain, accIndustry, accCountry sql.NullString
-	var accEmployees, scoredBy sql.NullInt64
-	var changed int64
-	err := q.QueryRowContext(ctx, s.q(`SELECT c.email, c.first_name, c.last_name, c.job_title, c.phone, c.country, c.source, c.stage, c.consent,
-		c.stage_changed_at, c.properties, a.name, a.domain, a.industry, a.employees, a.country, a.properties, cs.agreement_id, cs.summary
-		FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id LEFT JOIN contact_scores cs ON cs.contact_id = c.id
-		WHERE c.id = ?`), id).Scan(&email, &st.facts.FirstName, &st.facts.LastName, &st.facts.JobTitle, &st.facts.Phone, &st.facts.Country,
-		&st.facts.Source, &st.stage, &st.facts.Consent, &changed, &props, &accName, &accDomain, &accIndustry, &accEmployees, &accCountry,
-		&accProps, &scoredBy, &summary)
+	_, st, err := scanContactState(q.QueryRowContext(ctx, s.q(contactStateQuery+` WHERE c.id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, notFound("contact", id)
 	}
 	if err != nil {
 		return st, fmt.Errorf("load contact %d for evaluation: %w", id, err)
 	}
+	return st, nil
+}
+
+// loadContactStates reads the states of the contacts with ids in [from, to].
+func (s *Store) loadContactStates(ctx context.Context, q rowQuerier, from, to int64) (map[int64]contactState, error) {
+	rows, err := q.QueryContext(ctx, s.q(contactStateQuery+` WHERE c.id >= ? AND c.id <= ?`), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("load contacts for evaluation: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]contactState{}
+	for rows.Next() {
+		id, st, err := scanContactState(rows)
+		if err != nil {
+			return nil, fmt.Errorf("load contacts for evaluation: %w", err)
+		}
+		out[id] = st
+	}
+	return out, rows.Err()
+}
+
+func scanContactState(row interface{ Scan(...any) error }) (int64, contactState, error) {
+	var st contactState
+	var id int64
+	var email sql.NullString
+	var props, accProps, summary sql.NullString
+	var accName, accDomain, accIndustry, accCountry sql.NullString
+	var accEmployees, scoredBy sql.NullInt64
+	var changed int64
+	err := row.Scan(&id, &email, &st.facts.FirstName, &st.facts.LastName, &st.facts.JobTitle, &st.facts.Phone, &st.facts.Country,
+		&st.facts.Source, &st.stage, &st.facts.Consent, &changed, &props, &accName, &accDomain, &accIndustry, &accEmployees, &accCountry,
+		&accProps, &scoredBy, &summary)
+	if err != nil {
+		return 0, st, err
+	}
 	st.facts.Email, st.facts.Stage = email.String, string(st.stage)
 	st.stageChangedAt = fromMS(changed)
-	_ = json.Unmarshal([]byte(props.String), &st.facts.Properties)
+	if props.String != "" && props.String != "{}" {
+		_ = json.Unmarshal([]byte(props.String), &st.facts.Properties)
+	}
 	st.account = agreement.AccountFacts{Name: accName.String, Domain: accDomain.String, Industry: accIndustry.String,
 		Employees: int(accEmployees.Int64), Country: accCountry.String}
-	if accProps.Valid {
+	if accProps.Valid && accProps.String != "{}" {
 		_ = json.Unmarshal([]byte(accProps.String), &st.account.Properties)
 	}
 	st.scoredBy = scoredBy.Int64
@@ -124,7 +154,7 @@ func (s *Store) loadContactState(ctx context.Context, q rowQuerier, id int64) (c
 			st.scoredBy = 0 // unreadable: rebuild from history
 		}
 	}
-	return st, nil
+	return id, st, nil
 }
 
 // rebuildSummary reads a contact's whole event history; it runs once per

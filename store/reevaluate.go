@@ -119,12 +119,13 @@ func (s *Store) ReevaluateChunk(ctx context.Context, agreementID int64, n int) (
 		if err != nil {
 			return err
 		}
+		states, err := s.loadContactStates(ctx, tx, ids[0], ids[len(ids)-1])
+		if err != nil {
+			return err
+		}
 		for _, id := range ids {
-			st, err := s.loadContactState(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			if st.scoredBy == live.id {
+			st, ok := states[id]
+			if !ok || st.scoredBy == live.id {
 				done++
 				continue
 			}
@@ -187,7 +188,7 @@ func (s *Store) chunkHistories(ctx context.Context, tx *sql.Tx, c *agreement.Com
 // running count of transitions.
 func (s *Store) scoreAndAdvance(ctx context.Context, tx *sql.Tx, live *liveAgreement, id int64, st contactState, moved int64) (int64, error) {
 	now := s.now()
-	res := live.compiled.Evaluate(st.facts, st.account, &st.summary, now)
+	res := live.compiled.Score(st.facts, st.account, &st.summary, now)
 	if err := s.saveScore(ctx, tx, id, live.id, &st.summary, res, now); err != nil {
 		return moved, err
 	}
