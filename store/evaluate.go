@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/alinea-crm/alinea"
@@ -211,8 +212,15 @@ func (s *Store) evaluateContact(ctx context.Context, tx *sql.Tx, live *liveAgree
 			st.summary.Add(e.typ, e.at, c.HalfLives(e.typ))
 		}
 	}
-	_, err = s.scoreAndAdvance(ctx, tx, live, contactID, st, 0)
-	return err
+	now := s.now()
+	res := c.Score(st.facts, st.account, &st.summary, now)
+	if err := s.saveScores(ctx, tx, live.id, []scoreRow{{contactID: contactID, summary: &st.summary, res: res}}, now); err != nil {
+		return err
+	}
+	if to, def := nextStage(st, res); to != "" {
+		return s.ruleTransition(ctx, tx, live, contactID, to, def, res)
+	}
+	return nil
 }
 
 // ruleTransition records a move the agreement's definitions call for, with
@@ -303,21 +311,46 @@ func transitionWhy(version int64, def string, c *agreement.Compiled, res agreeme
 	}
 }
 
-func (s *Store) saveScore(ctx context.Context, tx *sql.Tx, contactID, version int64, sum *agreement.Summary, res agreement.Result, now time.Time) error {
-	sb, err := json.Marshal(sum)
-	if err != nil {
-		return fmt.Errorf("encode summary of contact %d: %w", contactID, err)
-	}
-	rb, err := json.Marshal(res)
-	if err != nil {
-		return fmt.Errorf("encode score of contact %d: %w", contactID, err)
-	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO contact_scores (contact_id, agreement_id, summary, fit, engagement, grade, result, evaluated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (contact_id) DO UPDATE SET agreement_id = excluded.agreement_id, summary = excluded.summary,
-		fit = excluded.fit, engagement = excluded.engagement, grade = excluded.grade, result = excluded.result, evaluated_at = excluded.evaluated_at`),
-		contactID, version, string(sb), res.Fit, res.Engagement, res.Grade, string(rb), ms(now))
-	if err != nil {
-		return fmt.Errorf("save score of contact %d: %w", contactID, err)
+// scoreRow is one contact's evaluation to store.
+type scoreRow struct {
+	contactID int64
+	summary   *agreement.Summary
+	res       agreement.Result
+}
+
+// saveScores upserts evaluations with multi-row statements. The stored
+// result keeps the scores and the definitions met; explanations are
+// computed on read (ContactScore), when they are current.
+func (s *Store) saveScores(ctx context.Context, tx *sql.Tx, version int64, rows []scoreRow, now time.Time) error {
+	const perStmt = 100
+	for start := 0; start < len(rows); start += perStmt {
+		part := rows[start:min(start+perStmt, len(rows))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO contact_scores (contact_id, agreement_id, summary, fit, engagement, grade, result, evaluated_at) VALUES `)
+		args := make([]any, 0, len(part)*8)
+		for i, r := range part {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			sb, err := json.Marshal(r.summary)
+			if err != nil {
+				return fmt.Errorf("encode summary of contact %d: %w", r.contactID, err)
+			}
+			met := make([]string, 0, 3)
+			for _, d := range r.res.Definitions {
+				if d.Met {
+					met = append(met, d.Name)
+				}
+			}
+			rb, _ := json.Marshal(map[string]any{"met": met, "errors": r.res.Errors})
+			args = append(args, r.contactID, version, string(sb), r.res.Fit, r.res.Engagement, r.res.Grade, string(rb), ms(now))
+		}
+		q.WriteString(` ON CONFLICT (contact_id) DO UPDATE SET agreement_id = excluded.agreement_id, summary = excluded.summary,
+			fit = excluded.fit, engagement = excluded.engagement, grade = excluded.grade, result = excluded.result, evaluated_at = excluded.evaluated_at`)
+		if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+			return fmt.Errorf("save scores: %w", err)
+		}
 	}
 	return nil
 }

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/alinea-crm/alinea"
@@ -123,19 +125,30 @@ func (s *Store) ReevaluateChunk(ctx context.Context, agreementID int64, n int) (
 		if err != nil {
 			return err
 		}
+		scores := make([]scoreRow, 0, len(ids))
+		var moves []pendingMove
+		evalAt := s.now()
 		for _, id := range ids {
+			done++
 			st, ok := states[id]
 			if !ok || st.scoredBy == live.id {
-				done++
 				continue
 			}
-			st.summary = histories[id]
-			moved, err = s.scoreAndAdvance(ctx, tx, live, id, st, moved)
-			if err != nil {
-				return err
+			sum := histories[id]
+			st.summary = sum
+			res := live.compiled.Score(st.facts, st.account, &sum, evalAt)
+			scores = append(scores, scoreRow{contactID: id, summary: &sum, res: res})
+			if to, def := nextStage(st, res); to != "" {
+				moves = append(moves, pendingMove{contactID: id, from: st.stage, to: to, def: def, res: res})
 			}
-			done++
 		}
+		if err := s.saveScores(ctx, tx, live.id, scores, evalAt); err != nil {
+			return err
+		}
+		if err := s.applyMoves(ctx, tx, live, moves); err != nil {
+			return err
+		}
+		moved += int64(len(moves))
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE reevaluations SET status = 'running', done = ?, transitions = ?, last_contact_id = ?,
 			started_at = COALESCE(started_at, ?) WHERE agreement_id = ?`), done, moved, ids[len(ids)-1], now, agreementID); err != nil {
 			return fmt.Errorf("re-evaluate: %w", err)
@@ -183,21 +196,49 @@ func (s *Store) chunkHistories(ctx context.Context, tx *sql.Tx, c *agreement.Com
 	return out, rows.Err()
 }
 
-// scoreAndAdvance evaluates a contact whose summary is current, stores the
-// score and applies the transition the definitions call for; it returns the
-// running count of transitions.
-func (s *Store) scoreAndAdvance(ctx context.Context, tx *sql.Tx, live *liveAgreement, id int64, st contactState, moved int64) (int64, error) {
-	now := s.now()
-	res := live.compiled.Score(st.facts, st.account, &st.summary, now)
-	if err := s.saveScore(ctx, tx, id, live.id, &st.summary, res, now); err != nil {
-		return moved, err
+// pendingMove is a rule-driven transition decided during a chunk.
+type pendingMove struct {
+	contactID int64
+	from, to  alinea.Stage
+	def       string
+	res       agreement.Result
+}
+
+// applyMoves records a chunk's transitions: one prepared update per
+// contact and multi-row inserts of the history rows.
+func (s *Store) applyMoves(ctx context.Context, tx *sql.Tx, live *liveAgreement, moves []pendingMove) error {
+	if len(moves) == 0 {
+		return nil
 	}
-	to, def := nextStage(st, res)
-	if to == "" {
-		return moved, nil
+	now := ms(s.now())
+	upd, err := tx.PrepareContext(ctx, s.q(`UPDATE contacts SET stage = ?, stage_changed_at = ?, updated_at = ? WHERE id = ?`))
+	if err != nil {
+		return fmt.Errorf("re-evaluate: %w", err)
 	}
-	if err := s.ruleTransition(ctx, tx, live, id, to, def, res); err != nil {
-		return moved, err
+	defer upd.Close()
+	const perStmt = 100
+	for start := 0; start < len(moves); start += perStmt {
+		part := moves[start:min(start+perStmt, len(moves))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO stage_transitions (contact_id, from_stage, to_stage, at, actor_type, agreement_version, reason, why) VALUES `)
+		args := make([]any, 0, len(part)*8)
+		for i, m := range part {
+			if _, err := upd.ExecContext(ctx, m.to, now, now, m.contactID); err != nil {
+				return fmt.Errorf("move contact %d to %s: %w", m.contactID, m.to, err)
+			}
+			why, err := json.Marshal(transitionWhy(live.id, m.def, live.compiled, m.res))
+			if err != nil {
+				return fmt.Errorf("explain transition of contact %d: %w", m.contactID, err)
+			}
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, m.contactID, m.from, m.to, now, alinea.ActorRule, live.id, "definition "+m.def+" met", string(why))
+		}
+		if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+			return fmt.Errorf("record transitions: %w", err)
+		}
 	}
-	return moved + 1, nil
+	return nil
 }
