@@ -44,6 +44,9 @@ func (s *Store) CreateContact(ctx context.Context, f alinea.ContactFields, actor
 		if err != nil {
 			return err
 		}
+		if err := s.reevaluate(ctx, tx, id); err != nil {
+			return err
+		}
 		c, err = s.contactTx(ctx, tx, id)
 		return err
 	})
@@ -140,6 +143,9 @@ func (s *Store) UpdateContact(ctx context.Context, id int64, f alinea.ContactFie
 			return err
 		}
 		if err := s.updateContact(ctx, tx, cur, f); err != nil {
+			return err
+		}
+		if err := s.reevaluate(ctx, tx, id); err != nil {
 			return err
 		}
 		c, err = s.contactTx(ctx, tx, id)

@@ -82,6 +82,16 @@ func (s *Store) evaluateBatch(ctx context.Context, tx *sql.Tx, b *batchState) er
 	return nil
 }
 
+// reevaluate evaluates one contact after its properties changed, when an
+// agreement is active: a new job title can change its fit and stage.
+func (s *Store) reevaluate(ctx context.Context, tx *sql.Tx, contactID int64) error {
+	live, err := s.liveAgreementFor(ctx, tx)
+	if err != nil || live == nil {
+		return err
+	}
+	return s.evaluateContact(ctx, tx, live, contactID, nil, false)
+}
+
 // contactState is what evaluation reads about one contact.
 type contactState struct {
 	facts          agreement.ContactFacts

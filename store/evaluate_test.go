@@ -247,3 +247,34 @@ func TestBacktestAndGoalsOverStore(t *testing.T) {
 		}
 	})
 }
+
+func TestPropertyChangeReevaluates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		ctx := context.Background()
+		now := time.Date(2027, 3, 10, 12, 0, 0, 0, time.UTC)
+		s := storetest.Open(t, b, store.Options{Now: func() time.Time { return now }})
+		activeExample(t, s)
+		// Qualified activity but no known fit yet: SQL needs min_fit 30.
+		msgs := []alinea.Message{
+			{Type: "identify", MessageID: "i", UserID: "u", Traits: json.RawMessage(`{"email":"pedro@empresa.es"}`), Timestamp: now.AddDate(0, 0, -5)},
+			track("u", "Webinar Registered", now.AddDate(0, 0, -4), 1), track("u", "Webinar Attended", now.AddDate(0, 0, -3), 1),
+			track("u", "Price List Downloaded", now.AddDate(0, 0, -2), 1), track("u", "Trial Started", now.AddDate(0, 0, -1), 1),
+		}
+		if _, err := s.Ingest(ctx, 0, msgs); err != nil {
+			t.Fatal(err)
+		}
+		c, _, _ := s.Contacts(ctx, alinea.ContactFilter{Email: "pedro@empresa.es"})
+		if c[0].Stage != alinea.StageMQL {
+			t.Fatalf("poor fit: %s, want mql (not sql)", c[0].Stage)
+		}
+		// Sales learns he is the CEO of a Spanish company: fit rises, SQL holds.
+		title, country := "CEO", "ES"
+		if _, err := s.UpdateContact(ctx, c[0].ID, alinea.ContactFields{JobTitle: &title, Country: &country}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Contact(ctx, c[0].ID)
+		if got.Stage != alinea.StageSQL {
+			t.Fatalf("after the property change: %s, want sql", got.Stage)
+		}
+	})
+}
