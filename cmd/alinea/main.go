@@ -38,16 +38,17 @@ type env struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":    {"run the server (REST API, ingestion, UI)", runServe},
-		"demo":     {"create a demo database with realistic data and serve it", runDemo},
-		"migrate":  {"apply database migrations", runMigrate},
-		"import":   {"import contacts from a CSV file", runImport},
-		"export":   {"export contacts as CSV", runExport},
-		"user":     {"add or list users", runUser},
-		"apikey":   {"create an API key for a user", runAPIKey},
-		"writekey": {"create a write key for event ingestion", runWriteKey},
-		"bench":    {"measure ingestion and import throughput", runBench},
-		"version":  {"print the version", runVersion},
+		"serve":     {"run the server (REST API, ingestion, UI)", runServe},
+		"demo":      {"create a demo database with realistic data and serve it", runDemo},
+		"migrate":   {"apply database migrations", runMigrate},
+		"import":    {"import contacts from a CSV file", runImport},
+		"export":    {"export contacts as CSV", runExport},
+		"agreement": {"validate, propose, sign, activate, diff and backtest the revenue agreement", runAgreement},
+		"user":      {"add or list users", runUser},
+		"apikey":    {"create an API key for a user", runAPIKey},
+		"writekey":  {"create a write key for event ingestion", runWriteKey},
+		"bench":     {"measure ingestion and import throughput", runBench},
+		"version":   {"print the version", runVersion},
 	}
 }
 
