@@ -51,6 +51,11 @@ func (s *Server) apiRoutes() {
 
 	s.handle("GET /api/v1/events", s.authed(s.listEvents))
 
+	// CSV imports run in the background; the status shows progress and
+	// every bad row.
+	s.handle("POST /api/v1/imports", s.authed(s.createImport, editors...))
+	s.handle("GET /api/v1/imports/{id}", s.authed(s.getImport))
+
 	// The revenue agreement. Any user may sign: the store decides for which
 	// team and refuses roles that cannot sign.
 	s.handle("GET /api/v1/agreements", s.authed(s.listAgreements))

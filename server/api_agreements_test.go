@@ -24,7 +24,7 @@ import (
 )
 
 // newAgreementAPITest is newAPITest with a working job queue, which
-// activation needs to re-evaluate contacts.
+// activation (re-evaluation) and asynchronous imports need.
 func newAgreementAPITest(t *testing.T, b store.Backend) *apiTest {
 	t.Helper()
 	ctx := context.Background()
@@ -35,6 +35,7 @@ func newAgreementAPITest(t *testing.T, b store.Backend) *apiTest {
 	workers := river.NewWorkers()
 	// A small chunk makes the re-evaluation take several resumable steps.
 	river.AddWorker(workers, &jobs.ReevaluateWorker{Store: st, Chunk: 2})
+	river.AddWorker(workers, &jobs.ImportWorker{Store: st})
 	q, err := jobs.New(st, jobs.Config{Workers: workers, MaxWorkers: 2, PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -239,6 +239,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"BacktestReport", agreement.Report{}, nil},
 		{"BacktestResult", backtestResponse{}, nil},
 		{"Reevaluation", store.Reevaluation{}, nil},
+		{"ImportJob", alinea.ImportJob{}, nil},
+		{"RowError", alinea.RowError{}, nil},
 		{"FitScore", agreement.FitScore{}, nil},
 		{"EngagementScore", agreement.EngagementScore{}, nil},
 		{"DefinitionCheck", agreement.DefinitionCheck{}, nil},
