@@ -98,3 +98,15 @@ func TestAPIImports(t *testing.T) {
 		}
 	})
 }
+
+func TestAPIUnknownRoutesAnswerJSON(t *testing.T) {
+	a := newAPITest(t, store.SQLite)
+	e := a.sendFail(alinea.RoleSales, "GET", "/api/v1/nothing-here", "", nil, http.StatusNotFound)
+	if e.Error.Code != alinea.ENOTFOUND {
+		t.Fatalf("unknown path: %+v", e)
+	}
+	status, hdr, body := a.send(alinea.RoleSales, "PUT", "/api/v1/contacts", "application/json", []byte(`{}`))
+	if status != http.StatusMethodNotAllowed || hdr.Get("Allow") != "GET, POST" || !bytes.Contains(body, []byte(`"method_not_allowed"`)) {
+		t.Fatalf("wrong method: %d %q %s", status, hdr.Get("Allow"), body)
+	}
+}

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/alinea-crm/alinea"
 	"github.com/alinea-crm/alinea/jobs"
 	"github.com/alinea-crm/alinea/store"
 )
@@ -53,7 +55,32 @@ func New(cfg Config) *Server {
 	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	// Not a route of its own (so not in the OpenAPI document): API clients
+	// get JSON errors for unknown paths and methods too.
+	s.mux.HandleFunc("/api/", s.apiNotFound)
 	return s
+}
+
+// apiNotFound answers 405 with Allow when the path exists under another
+// method, else 404, in the API's JSON error shape.
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/api/" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		var body errorBody
+		body.Error.Code = "method_not_allowed"
+		body.Error.Message = r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", ")
+		writeJSON(w, http.StatusMethodNotAllowed, body)
+		return
+	}
+	s.writeError(w, r, alinea.Errorf(alinea.ENOTFOUND, "no API route %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
 }
 
 // handle registers a route and records its pattern; every area registers its
