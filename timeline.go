@@ -22,9 +22,19 @@ type TimelineItem struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// TimelineQuery pages through a timeline newest first; Before is exclusive.
+// TimelineQuery pages through a timeline newest first. With only Before,
+// items strictly older than it are returned. With AfterKind and AfterID as
+// well, (Before, AfterKind, AfterID) is the last item of the previous page
+// and the page continues right after it, so items sharing its millisecond
+// are neither skipped nor repeated.
 type TimelineQuery struct {
 	ContactID int64
 	Before    time.Time
+	AfterKind string
+	AfterID   int64
 	Limit     int
 }
+
+// TimelineKindOrder orders items of the same instant: notes first, then
+// deals, transitions and events.
+var TimelineKindOrder = map[string]int{"note": 0, "deal": 1, "transition": 2, "event": 3}

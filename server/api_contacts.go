@@ -1,9 +1,12 @@
 package server
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alinea-crm/alinea"
@@ -163,9 +166,34 @@ func (s *Server) listTransitions(w http.ResponseWriter, r *http.Request) error {
 
 // timelinePage is a page of a contact's timeline, newest first; NextBefore
 // is passed back as ?before= for older items and is null on the last page.
+// timelinePage pages newest first. next_cursor continues exactly after the
+// last item; next_before (the last item's time) is kept for older clients
+// but skips items that share that millisecond.
 type timelinePage struct {
 	Data       []alinea.TimelineItem `json:"data"`
+	NextCursor *string               `json:"next_cursor"`
 	NextBefore *string               `json:"next_before"`
+}
+
+func encodeTimelineCursor(it alinea.TimelineItem) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("t:%d:%s:%d", it.At.UnixMilli(), it.Kind, it.ID)))
+}
+
+func decodeTimelineCursor(c string) (at time.Time, kind string, id int64, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return
+	}
+	parts := strings.Split(string(raw), ":")
+	if len(parts) != 4 || parts[0] != "t" {
+		return
+	}
+	msec, err1 := strconv.ParseInt(parts[1], 10, 64)
+	id, err2 := strconv.ParseInt(parts[3], 10, 64)
+	if _, known := alinea.TimelineKindOrder[parts[2]]; err1 != nil || err2 != nil || !known {
+		return
+	}
+	return time.UnixMilli(msec).UTC(), parts[2], id, true
 }
 
 func (s *Server) contactTimeline(w http.ResponseWriter, r *http.Request) error {
@@ -173,8 +201,15 @@ func (s *Server) contactTimeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := newQuery(r, "before", "limit")
+	q := newQuery(r, "before", "cursor", "limit")
 	tq := alinea.TimelineQuery{ContactID: id, Before: q.time("before"), Limit: q.limit(500)}
+	if c := q.str("cursor", 200); c != "" {
+		at, kind, after, ok := decodeTimelineCursor(c)
+		if !ok {
+			q.fe.Add("cursor", "is not a cursor this API returned")
+		}
+		tq.Before, tq.AfterKind, tq.AfterID = at, kind, after
+	}
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -191,8 +226,9 @@ func (s *Server) contactTimeline(w http.ResponseWriter, r *http.Request) error {
 		page.Data = []alinea.TimelineItem{}
 	}
 	if len(tl) == limit {
-		before := tl[len(tl)-1].At.Format(time.RFC3339Nano)
-		page.NextBefore = &before
+		last := tl[len(tl)-1]
+		before, cursor := last.At.Format(time.RFC3339Nano), encodeTimelineCursor(last)
+		page.NextBefore, page.NextCursor = &before, &cursor
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil

@@ -72,8 +72,23 @@ func (s *Store) Timeline(ctx context.Context, q alinea.TimelineQuery) ([]alinea.
 		}
 		return rows.Err()
 	}
+	// bound restricts one source to the items after the cursor.
+	bound := func(kind, col, idCol string, contact int64) (string, []any) {
+		if q.AfterKind == "" {
+			return col + " < ?", []any{contact, before}
+		}
+		k, ck := alinea.TimelineKindOrder[kind], alinea.TimelineKindOrder[q.AfterKind]
+		switch {
+		case k > ck:
+			return col + " <= ?", []any{contact, before}
+		case k == ck:
+			return "(" + col + " < ? OR (" + col + " = ? AND " + idCol + " < ?))", []any{contact, before, before, q.AfterID}
+		}
+		return col + " < ?", []any{contact, before}
+	}
 	lim := fmt.Sprintf(" LIMIT %d", n)
-	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+eventColumns+` FROM events WHERE contact_id = ? AND occurred_at < ? ORDER BY occurred_at DESC, id DESC`+lim), q.ContactID, before)
+	cond, args := bound("event", "occurred_at", "id", q.ContactID)
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+eventColumns+` FROM events WHERE contact_id = ? AND `+cond+` ORDER BY occurred_at DESC, id DESC`+lim), args...)
 	if err != nil {
 		return nil, fmt.Errorf("timeline events: %w", err)
 	}
@@ -83,8 +98,9 @@ func (s *Store) Timeline(ctx context.Context, q alinea.TimelineQuery) ([]alinea.
 	}); err != nil {
 		return nil, fmt.Errorf("timeline events: %w", err)
 	}
+	cond, args = bound("transition", "at", "id", q.ContactID)
 	rows, err = s.rdb.QueryContext(ctx, s.q(`SELECT id, contact_id, from_stage, to_stage, at, actor_type, actor_user_id, agreement_version, reason, why
-		FROM stage_transitions WHERE contact_id = ? AND at < ? ORDER BY at DESC, id DESC`+lim), q.ContactID, before)
+		FROM stage_transitions WHERE contact_id = ? AND `+cond+` ORDER BY at DESC, id DESC`+lim), args...)
 	if err != nil {
 		return nil, fmt.Errorf("timeline transitions: %w", err)
 	}
@@ -94,7 +110,8 @@ func (s *Store) Timeline(ctx context.Context, q alinea.TimelineQuery) ([]alinea.
 	}); err != nil {
 		return nil, fmt.Errorf("timeline transitions: %w", err)
 	}
-	rows, err = s.rdb.QueryContext(ctx, s.q(`SELECT id, contact_id, author_id, body, created_at FROM notes WHERE contact_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC`+lim), q.ContactID, before)
+	cond, args = bound("note", "created_at", "id", q.ContactID)
+	rows, err = s.rdb.QueryContext(ctx, s.q(`SELECT id, contact_id, author_id, body, created_at FROM notes WHERE contact_id = ? AND `+cond+` ORDER BY created_at DESC, id DESC`+lim), args...)
 	if err != nil {
 		return nil, fmt.Errorf("timeline notes: %w", err)
 	}
@@ -107,9 +124,10 @@ func (s *Store) Timeline(ctx context.Context, q alinea.TimelineQuery) ([]alinea.
 	}); err != nil {
 		return nil, fmt.Errorf("timeline notes: %w", err)
 	}
+	dealCond, args := bound("deal", "h.at", "h.id", q.ContactID)
 	rows, err = s.rdb.QueryContext(ctx, s.q(`SELECT h.id, h.deal_id, d.name, h.from_stage_id, h.to_stage_id, p.name, h.at, h.actor_user_id, h.reason
 		FROM deal_stage_history h JOIN deal_contacts dc ON dc.deal_id = h.deal_id JOIN deals d ON d.id = h.deal_id JOIN pipeline_stages p ON p.id = h.to_stage_id
-		WHERE dc.contact_id = ? AND h.at < ? ORDER BY h.at DESC, h.id DESC`+lim), q.ContactID, before)
+		WHERE dc.contact_id = ? AND `+dealCond+` ORDER BY h.at DESC, h.id DESC`+lim), args...)
 	if err != nil {
 		return nil, fmt.Errorf("timeline deals: %w", err)
 	}
@@ -141,7 +159,7 @@ func (s *Store) Timeline(ctx context.Context, q alinea.TimelineQuery) ([]alinea.
 }
 
 func sortTimeline(items []alinea.TimelineItem) {
-	kindOrder := map[string]int{"note": 0, "deal": 1, "transition": 2, "event": 3}
+	kindOrder := alinea.TimelineKindOrder
 	sortSlice(items, func(a, b alinea.TimelineItem) bool {
 		if !a.At.Equal(b.At) {
 			return a.At.After(b.At)

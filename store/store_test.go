@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/alinea-crm/alinea"
 	"github.com/alinea-crm/alinea/store"
@@ -122,6 +124,63 @@ func TestContactsPagination(t *testing.T) {
 		}
 		if len(seen) != 4 {
 			t.Fatalf("got %d mql contacts over pages, want 4", len(seen))
+		}
+	})
+}
+
+// TestTimelineCursorKeepsTies pages one item at a time through a timeline
+// whose items share a millisecond: each must come exactly once.
+func TestTimelineCursorKeepsTies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		ctx := context.Background()
+		at := time.Date(2027, 1, 5, 10, 0, 0, 0, time.UTC)
+		s := storetest.Open(t, b, store.Options{Now: func() time.Time { return at }})
+		u, err := s.CreateUser(ctx, alinea.NewUser{Email: "n@example.com", Name: "N", Role: alinea.RoleSales, Password: "a long enough password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.CreateContact(ctx, alinea.ContactFields{Email: ptr("tie@example.com")}, alinea.Actor{Type: alinea.ActorAPI})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			if _, err := s.AddNote(ctx, c.ID, u.ID, fmt.Sprintf("nota %d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Ingest(ctx, 0, []alinea.Message{
+			{Type: "identify", MessageID: "t1", UserID: "tie", Traits: json.RawMessage(`{"email":"tie@example.com"}`), Timestamp: at},
+			{Type: "track", MessageID: "t2", UserID: "tie", Event: "Trial Started", Timestamp: at},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.Timeline(ctx, alinea.TimelineQuery{ContactID: c.ID, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != 6 {
+			t.Fatalf("timeline has %d items, want 6 (3 notes, 1 transition, 2 events)", len(all))
+		}
+		seen := map[string]bool{}
+		q := alinea.TimelineQuery{ContactID: c.ID, Limit: 1}
+		for range 10 {
+			page, err := s.Timeline(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			it := page[0]
+			key := fmt.Sprintf("%s/%d", it.Kind, it.ID)
+			if seen[key] {
+				t.Fatalf("%s came twice", key)
+			}
+			seen[key] = true
+			q.Before, q.AfterKind, q.AfterID = it.At, it.Kind, it.ID
+		}
+		if len(seen) != 6 {
+			t.Fatalf("paged through %d of 6 items: %v", len(seen), seen)
 		}
 	})
 }
