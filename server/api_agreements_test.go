@@ -321,6 +321,48 @@ func TestAPIAgreementFlow(t *testing.T) {
 		// ...and move the contact as they arrive.
 		a.lastTransitionIsMQL(marcos, v1)
 
+		// The same through the Segment-compatible HTTP API, as a website
+		// would send it: Inés becomes an MQL, then an SQL.
+		_, writeKey, err := a.st.CreateWriteKey(context.Background(), "website")
+		if err != nil {
+			t.Fatal(err)
+		}
+		post := func(path, body string) {
+			t.Helper()
+			req, _ := http.NewRequest("POST", a.url+path, strings.NewReader(body))
+			req.SetBasicAuth(writeKey, "")
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("POST %s: %d", path, resp.StatusCode)
+			}
+		}
+		post("/v1/identify", `{"userId":"u-ines","traits":{"email":"ines@logistica.es","title":"Directora Comercial","country":"ES"}}`)
+		for _, ev := range []string{"Webinar Registered", "Webinar Attended", "Price List Downloaded", "Trial Started"} {
+			post("/v1/track", `{"userId":"u-ines","event":"`+ev+`"}`)
+		}
+		var found struct{ Data []alinea.Contact }
+		a.must(alinea.RoleSales, "GET", "/api/v1/contacts?email=ines@logistica.es", "", 200, &found)
+		if len(found.Data) != 1 || found.Data[0].Stage != alinea.StageSQL {
+			t.Fatalf("Inés after /v1/track: %+v", found.Data)
+		}
+		var moves struct{ Data []alinea.Transition }
+		a.must(alinea.RoleSales, "GET", fmt.Sprintf("/api/v1/contacts/%d/transitions", found.Data[0].ID), "", 200, &moves)
+		var path []alinea.Stage
+		for _, m := range moves.Data {
+			path = append(path, m.To)
+			if m.To == alinea.StageSQL && (m.AgreementVersion != v1 || !strings.Contains(string(m.Why), `"definition":"sql"`)) {
+				t.Fatalf("sql transition %+v why %s", m, m.Why)
+			}
+		}
+		if !slices.Equal(path, []alinea.Stage{alinea.StageSubscriber, alinea.StageLead, alinea.StageMQL, alinea.StageSQL}) {
+			t.Fatalf("Inés went %v", path)
+		}
+
 		var audit page[agreement.AuditEntry]
 		a.must(alinea.RoleManager, "GET", base+"/audit", "", 200, &audit)
 		var actions []string
