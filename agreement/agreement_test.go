@@ -337,3 +337,29 @@ func TestReverseFunnelSeed003(t *testing.T) {
 		t.Fatalf("per month %+v elapsed %v pace %v", p.PerMonth, p.Elapsed, p.Pace)
 	}
 }
+
+func TestStaticFitRulesAreCachedOnlyWhenPropertiesOnly(t *testing.T) {
+	d := exampleDoc(t)
+	d.Scoring.Fit = append(d.Scoring.Fit, FitRule{Name: "active_trial", When: `did("Trial Started")`, Points: 10})
+	c, err := Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range c.fit {
+		if want := f.rule.Name != "active_trial"; f.static != want {
+			t.Errorf("%s: static = %v, want %v", f.rule.Name, f.static, want)
+		}
+	}
+	// With the cache, a history-based fit rule still follows the history.
+	var cache staticFit
+	s := &Summary{}
+	now := time.Now()
+	contact := ContactFacts{Email: "a@b.es", Country: "ES"}
+	if r := c.evaluate(contact, AccountFacts{}, s, now, false, &cache); r.Fit != 20 {
+		t.Fatalf("fit %d, want 20", r.Fit)
+	}
+	s.Add("Trial Started", now, c.HalfLives("Trial Started"))
+	if r := c.evaluate(contact, AccountFacts{}, s, now, false, &cache); r.Fit != 30 {
+		t.Fatalf("fit after the trial %d, want 30", r.Fit)
+	}
+}

@@ -169,6 +169,7 @@ func (b *Backtest) Add(h ContactHistory) {
 
 func (r *run) replay(b *Backtest, h ContactHistory) {
 	var sum Summary
+	var fit staticFit
 	var reached [3]time.Time // first time lead, mql, sql held
 	for i, e := range h.Events {
 		sum.Add(e.Type, e.At, r.c.HalfLives(e.Type))
@@ -177,7 +178,7 @@ func (r *run) replay(b *Backtest, h ContactHistory) {
 		if i > 0 && r.relevant != nil && !r.relevant[e.Type] {
 			continue
 		}
-		res := r.c.Score(h.Contact, h.Account, &sum, e.At)
+		res := r.c.evaluate(h.Contact, h.Account, &sum, e.At, false, &fit)
 		for j, name := range DefinitionNames {
 			if reached[j].IsZero() && res.Met(name) {
 				reached[j] = e.At

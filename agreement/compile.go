@@ -20,8 +20,10 @@ type Compiled struct {
 	defs       [3]*compiledDef // lead, mql, sql
 	fit        []compiledFit
 	engagement []EngagementRule
-	halfLives  map[string][]float64
-	reasons    map[string]bool
+	// halfLifeKeys[i] is the Decayed key of engagement rule i.
+	halfLifeKeys []string
+	halfLives    map[string][]float64
+	reasons      map[string]bool
 }
 
 type compiledDef struct {
@@ -41,6 +43,9 @@ type check struct {
 type compiledFit struct {
 	rule FitRule
 	prog *vm.Program
+	// static rules read only contact and account properties, so during a
+	// replay their result is the same at every event.
+	static bool
 }
 
 // DefinitionNames lists the definitions in funnel order.
@@ -124,7 +129,7 @@ func Compile(d Document) (*Compiled, error) {
 			continue
 		}
 		if prog := compileBool(p, path+".when", r.When); prog != nil {
-			c.fit = append(c.fit, compiledFit{rule: r, prog: prog})
+			c.fit = append(c.fit, compiledFit{rule: r, prog: prog, static: propertiesOnly(prog.Node())})
 		}
 	}
 	for i, r := range d.Scoring.Engagement {
@@ -143,6 +148,7 @@ func Compile(d Document) (*Compiled, error) {
 			p.add(path+".half_life_days", "must be between 0 (no decay) and 3650; got %v", r.HalfLifeDays)
 		}
 		c.engagement = append(c.engagement, r)
+		c.halfLifeKeys = append(c.halfLifeKeys, halfLifeKey(halfLife(r)))
 		// Without decay the points come from the count; no state to keep.
 		if h := halfLife(r); !math.IsInf(h, 1) && !containsFloat(c.halfLives[r.Event], h) {
 			c.halfLives[r.Event] = append(c.halfLives[r.Event], h)
@@ -366,6 +372,20 @@ func didChecks(root ast.Node) []check {
 		}
 	}
 	return out
+}
+
+// propertiesOnly reports whether an expression reads nothing but contact
+// and account properties (no history, scores or clock). Any other
+// identifier — a function, fit, engagement, now, a variable — counts as
+// dynamic, which is the safe side.
+func propertiesOnly(root ast.Node) bool {
+	only := true
+	ast.Walk(&root, visitorFunc(func(n *ast.Node) {
+		if id, ok := (*n).(*ast.IdentifierNode); ok && id.Value != "contact" && id.Value != "account" {
+			only = false
+		}
+	}))
+	return only
 }
 
 type visitorFunc func(*ast.Node)

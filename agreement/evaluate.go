@@ -64,22 +64,36 @@ func (r Result) Met(name string) bool {
 
 // Evaluate scores a contact and checks the definitions at time now.
 func (c *Compiled) Evaluate(contact ContactFacts, account AccountFacts, s *Summary, now time.Time) Result {
-	return c.evaluate(contact, account, s, now, true)
+	return c.evaluate(contact, account, s, now, true, nil)
 }
 
 // Score is Evaluate without saying what is missing for the definitions
 // that do not hold: what bulk work (re-evaluation, backtests) needs, at a
 // fraction of the cost.
 func (c *Compiled) Score(contact ContactFacts, account AccountFacts, s *Summary, now time.Time) Result {
-	return c.evaluate(contact, account, s, now, false)
+	return c.evaluate(contact, account, s, now, false, nil)
 }
 
-func (c *Compiled) evaluate(contact ContactFacts, account AccountFacts, s *Summary, now time.Time, explain bool) Result {
-	var r Result
+// staticFit remembers the results of properties-only fit rules for one
+// contact across the evaluations of a replay.
+type staticFit struct {
+	known   bool
+	matched []bool
+	errs    []error
+}
+
+func (c *Compiled) evaluate(contact ContactFacts, account AccountFacts, s *Summary, now time.Time, explain bool, cache *staticFit) Result {
+	// A replay (cache set) only needs the scores and the definitions met.
+	perRule := cache == nil
+	r := Result{Definitions: make([]DefinitionCheck, 0, len(c.defs))}
+	if perRule {
+		r.Engaged = make([]EngagementScore, 0, len(c.engagement))
+		r.FitRules = make([]FitScore, 0, len(c.fit))
+	}
 	e := newEnv(contact, account, s, now)
 
 	var engagement float64
-	for _, rule := range c.engagement {
+	for i, rule := range c.engagement {
 		sc := EngagementScore{Rule: rule.Name, Event: rule.Event}
 		if s != nil {
 			if st := s.Types[rule.Event]; st != nil {
@@ -87,7 +101,7 @@ func (c *Compiled) evaluate(contact ContactFacts, account AccountFacts, s *Summa
 				h := halfLife(rule)
 				decayed := float64(st.Count)
 				if !math.IsInf(h, 1) {
-					decayed = st.DecayedAt(now, h)
+					decayed = st.Decayed[c.halfLifeKeys[i]].At(now, h)
 				}
 				sc.Points = rule.Points * decayed
 			}
@@ -97,14 +111,28 @@ func (c *Compiled) evaluate(contact ContactFacts, account AccountFacts, s *Summa
 		}
 		sc.Points = math.Round(sc.Points*10) / 10
 		engagement += sc.Points
-		r.Engaged = append(r.Engaged, sc)
+		if perRule {
+			r.Engaged = append(r.Engaged, sc)
+		}
 	}
 	r.Engagement = clampScore(int(math.Round(engagement)))
 	e.Engagement = r.Engagement
 
 	fit := 0
-	for _, f := range c.fit {
-		matched, err := runBool(f.prog, e)
+	if cache != nil && !cache.known {
+		cache.matched, cache.errs = make([]bool, len(c.fit)), make([]error, len(c.fit))
+	}
+	for i, f := range c.fit {
+		var matched bool
+		var err error
+		if cache != nil && cache.known && f.static {
+			matched, err = cache.matched[i], cache.errs[i]
+		} else {
+			matched, err = runBool(f.prog, e)
+			if cache != nil {
+				cache.matched[i], cache.errs[i] = matched, err
+			}
+		}
 		if err != nil {
 			r.Errors = append(r.Errors, RuleError{Rule: f.rule.Name, Message: err.Error()})
 		}
@@ -113,7 +141,12 @@ func (c *Compiled) evaluate(contact ContactFacts, account AccountFacts, s *Summa
 			sc.Points = f.rule.Points
 			fit += f.rule.Points
 		}
-		r.FitRules = append(r.FitRules, sc)
+		if perRule {
+			r.FitRules = append(r.FitRules, sc)
+		}
+	}
+	if cache != nil {
+		cache.known = true
 	}
 	r.Fit = clampScore(fit)
 	e.Fit = r.Fit

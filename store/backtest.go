@@ -16,28 +16,47 @@ const backtestChunk = 2000
 
 // Backtest replays every contact's history up to `to` under the given
 // versions and returns one report per version. Contacts are read in id
-// chunks, each with one scan of its events, so memory stays flat.
+// chunks, each with one scan of its events, so memory stays flat; reading the
+// next chunk overlaps with replaying the current one.
 func (s *Store) Backtest(ctx context.Context, b *agreement.Backtest) ([]agreement.Report, error) {
-	var after int64
-	for {
-		ids, err := s.contactIDsAfter(ctx, after, backtestChunk)
-		if err != nil {
-			return nil, err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan []*agreement.ContactHistory, 2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		var after int64
+		for {
+			ids, err := s.contactIDsAfter(ctx, after, backtestChunk)
+			if err != nil || len(ids) == 0 {
+				readErr <- err
+				return
+			}
+			hist, err := s.histories(ctx, ids, b.To)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			chunk := make([]*agreement.ContactHistory, 0, len(ids))
+			for _, id := range ids {
+				chunk = append(chunk, hist[id])
+			}
+			select {
+			case chunks <- chunk:
+			case <-ctx.Done():
+				readErr <- ctx.Err()
+				return
+			}
+			after = ids[len(ids)-1]
 		}
-		if len(ids) == 0 {
-			break
+	}()
+	for chunk := range chunks {
+		for _, h := range chunk {
+			b.Add(*h)
 		}
-		hist, err := s.histories(ctx, ids, b.To)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids {
-			b.Add(*hist[id])
-		}
-		after = ids[len(ids)-1]
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	}
+	if err := <-readErr; err != nil {
+		return nil, err
 	}
 	return b.Reports(), nil
 }
