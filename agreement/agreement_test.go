@@ -1,6 +1,7 @@
 package agreement
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -361,5 +362,32 @@ func TestStaticFitRulesAreCachedOnlyWhenPropertiesOnly(t *testing.T) {
 	s.Add("Trial Started", now, c.HalfLives("Trial Started"))
 	if r := c.evaluate(contact, AccountFacts{}, s, now, false, &cache); r.Fit != 30 {
 		t.Fatalf("fit after the trial %d, want 30", r.Fit)
+	}
+}
+
+func TestSummaryRoundTrip(t *testing.T) {
+	now := time.Date(2027, 3, 15, 9, 30, 0, 0, time.UTC)
+	s := &Summary{}
+	for i, ev := range []string{"Webinar Attended", "Página \"vista\"", "Webinar Attended", "Trial Started"} {
+		s.Add(ev, now.AddDate(0, 0, -i*3), []float64{30, 7})
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Summary
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	again, _ := json.Marshal(&back)
+	if string(again) != string(b) {
+		t.Fatalf("round trip changed the summary:\n%s\n%s", b, again)
+	}
+	wa := back.Types["Webinar Attended"]
+	if wa.Count != 2 || !wa.Last.Equal(now) || len(wa.Days) != 2 || wa.DecayedAt(now, 30) != s.Types["Webinar Attended"].DecayedAt(now, 30) {
+		t.Fatalf("decoded %+v", wa)
+	}
+	if back.Types[`Página "vista"`] == nil {
+		t.Fatal("an event name with quotes and accents was lost")
 	}
 }

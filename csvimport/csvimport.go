@@ -586,9 +586,9 @@ func (p *parser) properties(raw string, keys, vals []string) (json.RawMessage, s
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = alinea.AppendJSONString(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, vals[i])
+			b = alinea.AppendJSONString(b, vals[i])
 		}
 		b = append(b, '}')
 		p.props = b
@@ -606,24 +606,6 @@ func (p *parser) properties(raw string, keys, vals []string) (json.RawMessage, s
 		return nil, "properties: " + err.Error()
 	}
 	return b, ""
-}
-
-// appendJSONString appends s (valid UTF-8) as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 // countingReader counts the bytes read, for progress.
