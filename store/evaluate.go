@@ -287,7 +287,7 @@ func activeSince(s *agreement.Summary, t time.Time) bool {
 
 // transitionWhy is the machine-readable reason of a rule-driven move: the
 // definition that became true, the scores and the rules that gave points.
-func transitionWhy(version int64, def string, c *agreement.Compiled, res agreement.Result) map[string]any {
+func transitionWhy(version int64, def string, c *agreement.Compiled, res agreement.Result) ruleWhy {
 	var d agreement.Definition
 	switch def {
 	case "lead":
@@ -297,28 +297,39 @@ func transitionWhy(version int64, def string, c *agreement.Compiled, res agreeme
 	case "sql":
 		d = c.Doc.Definitions.SQL
 	}
-	fired := []map[string]any{}
+	w := ruleWhy{AgreementVersion: version, Definition: def, When: d.When, MinFit: d.MinFit, MinEngagement: d.MinEngagement,
+		Fit: res.Fit, Engagement: res.Engagement, Grade: res.Grade, Rules: []firedRule{}}
 	for _, f := range res.FitRules {
 		if f.Matched {
-			fired = append(fired, map[string]any{"rule": f.Rule, "axis": "fit", "points": f.Points})
+			w.Rules = append(w.Rules, firedRule{Rule: f.Rule, Axis: "fit", Points: float64(f.Points)})
 		}
 	}
 	for _, e := range res.Engaged {
 		if e.Points > 0 {
-			fired = append(fired, map[string]any{"rule": e.Rule, "axis": "engagement", "points": e.Points, "events": e.Events})
+			w.Rules = append(w.Rules, firedRule{Rule: e.Rule, Axis: "engagement", Points: e.Points, Events: e.Events})
 		}
 	}
-	return map[string]any{
-		"agreement_version": version,
-		"definition":        def,
-		"when":              d.When,
-		"min_fit":           d.MinFit,
-		"min_engagement":    d.MinEngagement,
-		"fit":               res.Fit,
-		"engagement":        res.Engagement,
-		"grade":             res.Grade,
-		"rules":             fired,
-	}
+	return w
+}
+
+// ruleWhy is the stored why of a transition the agreement made.
+type ruleWhy struct {
+	AgreementVersion int64       `json:"agreement_version"`
+	Definition       string      `json:"definition"`
+	When             string      `json:"when"`
+	MinFit           int         `json:"min_fit"`
+	MinEngagement    int         `json:"min_engagement"`
+	Fit              int         `json:"fit"`
+	Engagement       int         `json:"engagement"`
+	Grade            string      `json:"grade"`
+	Rules            []firedRule `json:"rules"`
+}
+
+type firedRule struct {
+	Rule   string  `json:"rule"`
+	Axis   string  `json:"axis"`
+	Points float64 `json:"points"`
+	Events int64   `json:"events,omitempty"`
 }
 
 // scoreRow is one contact's evaluation to store.
@@ -347,13 +358,23 @@ func (s *Store) saveScores(ctx context.Context, tx *sql.Tx, version int64, rows 
 			if err != nil {
 				return fmt.Errorf("encode summary of contact %d: %w", r.contactID, err)
 			}
-			met := make([]string, 0, 3)
+			rb := append(make([]byte, 0, 48), `{"met":[`...)
+			n := 0
 			for _, d := range r.res.Definitions {
 				if d.Met {
-					met = append(met, d.Name)
+					if n > 0 {
+						rb = append(rb, ',')
+					}
+					rb = alinea.AppendJSONString(rb, d.Name)
+					n++
 				}
 			}
-			rb, _ := json.Marshal(map[string]any{"met": met, "errors": r.res.Errors})
+			rb = append(rb, ']')
+			if len(r.res.Errors) > 0 {
+				errs, _ := json.Marshal(r.res.Errors)
+				rb = append(append(rb, `,"errors":`...), errs...)
+			}
+			rb = append(rb, '}')
 			args = append(args, r.contactID, version, string(sb), r.res.Fit, r.res.Engagement, r.res.Grade, string(rb), ms(now))
 		}
 		q.WriteString(` ON CONFLICT (contact_id) DO UPDATE SET agreement_id = excluded.agreement_id, summary = excluded.summary,
