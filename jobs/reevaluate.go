@@ -44,21 +44,15 @@ func (w *ReevaluateWorker) Work(ctx context.Context, job *river.Job[ReevaluateAr
 	if chunk <= 0 {
 		chunk = 500
 	}
-	for {
-		more, err := w.Store.ReevaluateChunk(ctx, job.Args.AgreementID, chunk)
-		if err != nil {
-			return fmt.Errorf("re-evaluate contacts for agreement %d: %w", job.Args.AgreementID, err)
-		}
-		if !more {
-			if w.Log != nil {
-				w.Log.Info("re-evaluation finished", "agreement", job.Args.AgreementID)
-			}
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err // River retries the job; it resumes from the stored point
-		}
+	// A stopped job returns an error; River retries it and it resumes from
+	// the stored point.
+	if err := w.Store.ReevaluateAll(ctx, job.Args.AgreementID, chunk); err != nil {
+		return fmt.Errorf("re-evaluate contacts for agreement %d: %w", job.Args.AgreementID, err)
 	}
+	if w.Log != nil {
+		w.Log.Info("re-evaluation finished", "agreement", job.Args.AgreementID)
+	}
+	return nil
 }
 
 // Activate makes a signed version the active one and enqueues the

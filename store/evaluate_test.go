@@ -138,6 +138,14 @@ func TestLiveEvaluationMovesContactsWithWhy(t *testing.T) {
 }
 
 func TestReevaluationOnActivation(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		t.Run(map[bool]string{false: "chunk by chunk", true: "all with read-ahead"}[all], func(t *testing.T) {
+			testReevaluation(t, all)
+		})
+	}
+}
+
+func testReevaluation(t *testing.T, all bool) {
 	storetest.Each(t, func(t *testing.T, b store.Backend) {
 		ctx := context.Background()
 		now := time.Date(2027, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -163,7 +171,12 @@ func TestReevaluationOnActivation(t *testing.T) {
 		if _, err := s.Ingest(ctx, 0, []alinea.Message{track("p4", "Webinar Attended", now.AddDate(0, 0, -1), 1)}); err != nil {
 			t.Fatal(err)
 		}
-		for {
+		if all {
+			if err := s.ReevaluateAll(ctx, v.ID, 2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for !all {
 			more, err := s.ReevaluateChunk(ctx, v.ID, 2)
 			if err != nil {
 				t.Fatal(err)

@@ -69,6 +69,84 @@ func (s *Store) ReevaluationStatus(ctx context.Context, agreementID int64) (Reev
 // a new version. On PostgreSQL the chunk's contact rows are locked so that a
 // concurrent batch for the same contact waits instead of racing.
 func (s *Store) ReevaluateChunk(ctx context.Context, agreementID int64, n int) (more bool, err error) {
+	return s.reevaluateChunk(ctx, agreementID, n, nil)
+}
+
+// prefetched holds the summaries of the contacts with ids in (after, last],
+// built from their events ahead of the chunk's transaction.
+type prefetched struct {
+	version     int64
+	after, last int64
+	histories   map[int64]agreement.Summary
+}
+
+// ReevaluateAll runs a re-evaluation to its end. On SQLite the next chunk's
+// events are read on the read pool while the current chunk is written: that
+// is safe there because writes are serialised, so any event committed after
+// the read was evaluated live under this version and its contact is skipped.
+// PostgreSQL reads each chunk inside its own locked transaction.
+func (s *Store) ReevaluateAll(ctx context.Context, agreementID int64, n int) error {
+	st, err := s.ReevaluationStatus(ctx, agreementID)
+	if err != nil {
+		return err
+	}
+	live, err := s.liveAgreementFor(ctx, s.rdb)
+	if err != nil {
+		return err
+	}
+	if s.backend == Postgres || live == nil || live.id != agreementID || st.Status == "done" {
+		for {
+			more, err := s.ReevaluateChunk(ctx, agreementID, n)
+			if err != nil || !more {
+				return err
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan prefetched, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		after := st.LastContactID
+		for {
+			ids, err := s.contactIDsAfter(ctx, after, n)
+			if err != nil || len(ids) == 0 {
+				readErr <- err
+				return
+			}
+			h, err := s.chunkHistories(ctx, s.rdb, live.compiled, ids[0], ids[len(ids)-1])
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case chunks <- prefetched{version: live.id, after: after, last: ids[len(ids)-1], histories: h}:
+			case <-ctx.Done():
+				readErr <- ctx.Err()
+				return
+			}
+			after = ids[len(ids)-1]
+		}
+	}()
+	for pre := range chunks {
+		more, err := s.reevaluateChunk(ctx, agreementID, n, &pre)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+	if err := <-readErr; err != nil {
+		return err
+	}
+	// The reader found no more contacts: let one last chunk mark it done.
+	_, err = s.ReevaluateChunk(ctx, agreementID, n)
+	return err
+}
+
+func (s *Store) reevaluateChunk(ctx context.Context, agreementID int64, n int, pre *prefetched) (more bool, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var after, done, moved int64
 		var status string
@@ -117,8 +195,11 @@ func (s *Store) ReevaluateChunk(ctx context.Context, agreementID int64, n int) (
 			_, err := tx.ExecContext(ctx, s.q(`UPDATE reevaluations SET status = 'done', finished_at = ? WHERE agreement_id = ?`), now, agreementID)
 			return err
 		}
-		histories, err := s.chunkHistories(ctx, tx, live.compiled, ids[0], ids[len(ids)-1])
-		if err != nil {
+		var histories map[int64]agreement.Summary
+		usable := pre != nil && pre.version == live.id && pre.after == after
+		if usable {
+			histories = pre.histories
+		} else if histories, err = s.chunkHistories(ctx, tx, live.compiled, ids[0], ids[len(ids)-1]); err != nil {
 			return err
 		}
 		states, err := s.loadContactStates(ctx, tx, ids[0], ids[len(ids)-1])
@@ -135,6 +216,12 @@ func (s *Store) ReevaluateChunk(ctx context.Context, agreementID int64, n int) (
 				continue
 			}
 			sum := histories[id]
+			if usable && id > pre.last {
+				// Created after the read ahead: read its history now.
+				if sum, err = s.rebuildSummary(ctx, tx, live.compiled, id); err != nil {
+					return err
+				}
+			}
 			st.summary = sum
 			res := live.compiled.Score(st.facts, st.account, &sum, evalAt)
 			scores = append(scores, scoreRow{contactID: id, summary: &sum, res: res})
@@ -165,7 +252,7 @@ func (s *Store) ReevaluateChunk(ctx context.Context, agreementID int64, n int) (
 
 // chunkHistories builds the summaries of a range of contacts with one scan
 // of their events.
-func (s *Store) chunkHistories(ctx context.Context, tx *sql.Tx, c *agreement.Compiled, from, to int64) (map[int64]agreement.Summary, error) {
+func (s *Store) chunkHistories(ctx context.Context, tx rowQuerier, c *agreement.Compiled, from, to int64) (map[int64]agreement.Summary, error) {
 	out := map[int64]agreement.Summary{}
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT contact_id, type, name, occurred_at FROM events WHERE contact_id >= ? AND contact_id <= ?
 		ORDER BY contact_id, occurred_at`), from, to)

@@ -120,14 +120,8 @@ func BenchmarkReevaluate(b *testing.B) {
 		if err := s.QueueReevaluation(ctx, v.ID); err != nil {
 			b.Fatal(err)
 		}
-		for {
-			more, err := s.ReevaluateChunk(ctx, v.ID, 1000)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if !more {
-				break
-			}
+		if err := s.ReevaluateAll(ctx, v.ID, 1000); err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
