@@ -336,7 +336,10 @@ type firedRule struct {
 type scoreRow struct {
 	contactID int64
 	summary   *agreement.Summary
-	res       agreement.Result
+	// encoded is the summary's JSON when it was already encoded (by the
+	// re-evaluation's read-ahead, on the other core).
+	encoded []byte
+	res     agreement.Result
 }
 
 // saveScores upserts evaluations with multi-row statements. The stored
@@ -354,9 +357,12 @@ func (s *Store) saveScores(ctx context.Context, tx *sql.Tx, version int64, rows 
 				q.WriteByte(',')
 			}
 			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-			sb, err := json.Marshal(r.summary)
-			if err != nil {
-				return fmt.Errorf("encode summary of contact %d: %w", r.contactID, err)
+			sb := r.encoded
+			if sb == nil {
+				var err error
+				if sb, err = json.Marshal(r.summary); err != nil {
+					return fmt.Errorf("encode summary of contact %d: %w", r.contactID, err)
+				}
 			}
 			rb := append(make([]byte, 0, 48), `{"met":[`...)
 			n := 0

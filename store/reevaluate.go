@@ -78,6 +78,7 @@ type prefetched struct {
 	version     int64
 	after, last int64
 	histories   map[int64]agreement.Summary
+	encoded     map[int64][]byte
 }
 
 // ReevaluateAll runs a re-evaluation to its end. On SQLite the next chunk's
@@ -120,8 +121,15 @@ func (s *Store) ReevaluateAll(ctx context.Context, agreementID int64, n int) err
 				readErr <- err
 				return
 			}
+			enc := make(map[int64][]byte, len(h))
+			for id, sum := range h {
+				if enc[id], err = json.Marshal(sum); err != nil {
+					readErr <- err
+					return
+				}
+			}
 			select {
-			case chunks <- prefetched{version: live.id, after: after, last: ids[len(ids)-1], histories: h}:
+			case chunks <- prefetched{version: live.id, after: after, last: ids[len(ids)-1], histories: h, encoded: enc}:
 			case <-ctx.Done():
 				readErr <- ctx.Err()
 				return
@@ -224,7 +232,11 @@ func (s *Store) reevaluateChunk(ctx context.Context, agreementID int64, n int, p
 			}
 			st.summary = sum
 			res := live.compiled.Score(st.facts, st.account, &sum, evalAt)
-			scores = append(scores, scoreRow{contactID: id, summary: &sum, res: res})
+			row := scoreRow{contactID: id, summary: &sum, res: res}
+			if usable && id <= pre.last {
+				row.encoded = pre.encoded[id]
+			}
+			scores = append(scores, row)
 			if to, def := nextStage(st, res); to != "" {
 				moves = append(moves, pendingMove{contactID: id, from: st.stage, to: to, def: def, res: res})
 			}
