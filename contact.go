@@ -132,15 +132,20 @@ func (f *ContactFields) Validate(creating bool) error {
 }
 
 // ContactFilter selects contacts for lists and exports. Results are ordered by
-// id; After is the cursor (the last id seen).
+// id; After is the cursor (the last id seen). Before pages the other way:
+// ids below it, highest first. Mode selects the stages of one mode; Grade is
+// a grade under the active agreement, such as "A1".
 type ContactFilter struct {
 	Email        string
 	Stage        Stage
+	Mode         Mode
 	OwnerID      int64
 	AccountID    int64
 	UpdatedSince time.Time
 	Search       string
+	Grade        string
 	After        int64
+	Before       int64
 	Limit        int
 }
 

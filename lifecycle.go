@@ -77,6 +77,17 @@ func (s Stage) Mode() Mode {
 	}
 }
 
+// Stages returns the stages of a mode, in funnel order.
+func (m Mode) Stages() []Stage {
+	var out []Stage
+	for _, s := range AllStages {
+		if s.Mode() == m {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // ActorType says who made a change.
 type ActorType string
 

@@ -1,6 +1,6 @@
 // Package server is Alinea's HTTP side: the REST API under /api/v1, the
-// Segment-compatible ingestion API under /v1, and (later) the web UI. Each
-// area has its own route table.
+// Segment-compatible ingestion API under /v1, and the web UI (package web)
+// for everything else. Each area has its own route table.
 package server
 
 import (
@@ -15,6 +15,7 @@ import (
 	"github.com/alinea-crm/alinea"
 	"github.com/alinea-crm/alinea/jobs"
 	"github.com/alinea-crm/alinea/store"
+	"github.com/alinea-crm/alinea/web"
 )
 
 // Server serves Alinea over HTTP.
@@ -38,6 +39,9 @@ type Config struct {
 	Now func() time.Time
 	// Jobs is the background job queue (asynchronous imports).
 	Jobs *jobs.Queue
+	// SecureCookies marks the web UI's cookies Secure, for HTTPS through a
+	// proxy that terminates TLS.
+	SecureCookies bool
 }
 
 // New builds a server and its routes.
@@ -55,9 +59,12 @@ func New(cfg Config) *Server {
 	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	// Not a route of its own (so not in the OpenAPI document): API clients
-	// get JSON errors for unknown paths and methods too.
+	// Not a route of its own (so not in the OpenAPI document): API and
+	// ingestion clients get JSON errors for unknown paths and methods too.
 	s.mux.HandleFunc("/api/", s.apiNotFound)
+	s.mux.HandleFunc("/v1/", s.apiNotFound)
+	// Everything else is the web UI, with its own route table (web/routes.go).
+	s.mux.Handle("/", web.New(web.Config{Store: cfg.Store, Logger: s.log, Now: s.now, Secure: cfg.SecureCookies}))
 	return s
 }
 
@@ -68,7 +75,7 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "/api/" {
+		if _, pattern := s.mux.Handler(probe); pattern != "/api/" && pattern != "/v1/" {
 			allowed = append(allowed, m)
 		}
 	}

@@ -243,8 +243,9 @@ func (s *Store) DeleteContact(ctx context.Context, id int64) error {
 	})
 }
 
-// Contacts lists contacts matching f in id order; the returned cursor is 0
-// on the last page.
+// Contacts lists contacts matching f in id order, or from Before downwards
+// in descending id order; the returned cursor is the last id of the page, 0
+// when no more match in that direction.
 func (s *Store) Contacts(ctx context.Context, f alinea.ContactFilter) ([]alinea.Contact, int64, error) {
 	var where []string
 	var args []any
@@ -255,6 +256,18 @@ func (s *Store) Contacts(ctx context.Context, f alinea.ContactFilter) ([]alinea.
 	if f.Stage != "" {
 		where = append(where, "stage = ?")
 		args = append(args, f.Stage)
+	}
+	if f.Mode != "" {
+		stages := f.Mode.Stages()
+		if len(stages) == 0 {
+			return nil, 0, &alinea.Error{Code: alinea.EINVALID, Message: "invalid filter", Fields: map[string]string{"mode": "must be information, buy, customer or disqualified"}}
+		}
+		marks := make([]string, len(stages))
+		for i, st := range stages {
+			marks[i] = "?"
+			args = append(args, st)
+		}
+		where = append(where, "stage IN ("+strings.Join(marks, ", ")+")")
 	}
 	if f.OwnerID != 0 {
 		where = append(where, "owner_id = ?")
@@ -273,7 +286,18 @@ func (s *Store) Contacts(ctx context.Context, f alinea.ContactFilter) ([]alinea.
 		where = append(where, "(email LIKE ? OR lower(first_name || ' ' || last_name) LIKE ?)")
 		args = append(args, like, like)
 	}
-	if f.After > 0 {
+	if f.Grade != "" {
+		// Scores are one row per contact, keyed by contact id: the grade
+		// index walks the matching contacts in id order.
+		where = append(where, "id IN (SELECT contact_id FROM contact_scores WHERE grade = ?)")
+		args = append(args, f.Grade)
+	}
+	order := "id"
+	if f.Before > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.Before)
+		order = "id DESC"
+	} else if f.After > 0 {
 		where = append(where, "id > ?")
 		args = append(args, f.After)
 	}
@@ -282,7 +306,7 @@ func (s *Store) Contacts(ctx context.Context, f alinea.ContactFilter) ([]alinea.
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", n+1)
+	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, n+1)
 	rows, err := s.rdb.QueryContext(ctx, s.q(q), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list contacts: %w", err)

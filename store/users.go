@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/alinea-crm/alinea"
 	"github.com/alinea-crm/alinea/auth"
@@ -165,4 +166,19 @@ func (s *Store) WriteKeyBySecret(ctx context.Context, secret string) (alinea.Wri
 		return k, alinea.Errorf(alinea.EUNAUTHORIZED, "unknown or revoked write key")
 	}
 	return k, err
+}
+
+// SetUserLocale changes the language a user's pages are shown in.
+func (s *Store) SetUserLocale(ctx context.Context, userID int64, locale string) error {
+	if locale != "es" && locale != "en" {
+		return &alinea.Error{Code: alinea.EINVALID, Message: "invalid locale", Fields: map[string]string{"locale": "must be es or en; got " + strconv.Quote(locale)}}
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET locale = ?, updated_at = ? WHERE id = ?`), locale, ms(s.now()), userID)
+	if err != nil {
+		return fmt.Errorf("set locale of user %d: %w", userID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("user", userID)
+	}
+	return nil
 }
