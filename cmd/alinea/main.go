@@ -99,11 +99,13 @@ type config struct {
 	DB       string
 	Addr     string
 	LogLevel string
+	// SecureCookies marks the web UI's cookies Secure (behind HTTPS).
+	SecureCookies bool
 }
 
 // String masks the password of a PostgreSQL URL so config can be logged.
 func (c config) String() string {
-	return fmt.Sprintf("db=%s addr=%s log-level=%s", maskDSN(c.DB), c.Addr, c.LogLevel)
+	return fmt.Sprintf("db=%s addr=%s log-level=%s secure-cookies=%t", maskDSN(c.DB), c.Addr, c.LogLevel, c.SecureCookies)
 }
 
 func maskDSN(dsn string) string {
@@ -141,6 +143,7 @@ func commonFlags(e *env, fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.DB, "db", envDefault(e, "db", "./alinea.db"), "SQLite file path or postgres:// URL (ALINEA_DB)")
 	fs.StringVar(&c.Addr, "addr", envDefault(e, "addr", "127.0.0.1:8080"), "listen address (ALINEA_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", envDefault(e, "log-level", "info"), "debug, info, warn or error (ALINEA_LOG_LEVEL)")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", envDefault(e, "secure-cookies", "") == "true", "mark session cookies Secure; set when Alinea is served over HTTPS (ALINEA_SECURE_COOKIES=true)")
 }
 
 func (c config) logger(w io.Writer) (*slog.Logger, error) {

@@ -65,7 +65,7 @@ func serve(ctx context.Context, st *store.Store, ln net.Listener, c config, e *e
 			log.Warn("job queue stopped with error", "err", err)
 		}
 	}()
-	srv := server.New(server.Config{Store: st, Logger: log, Jobs: queue})
+	srv := server.New(server.Config{Store: st, Logger: log, Jobs: queue, SecureCookies: c.SecureCookies})
 	return srv.ListenAndServe(ctx, ln)
 }
 
