@@ -9,11 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -27,6 +23,10 @@ import (
 // updates the per-contact activity summaries. When Ingest returns nil the
 // batch is durably committed.
 //
+// The work that needs no database (parsing traits, building the event rows)
+// is done here, in the caller's goroutine, so that it runs beside the
+// writer rather than on it.
+//
 // On SQLite, concurrent batches are group-committed by one writer goroutine:
 // a transaction (and its fsync) serves many requests, and each request runs
 // under its own savepoint so a failing batch does not take others with it.
@@ -34,8 +34,9 @@ func (s *Store) Ingest(ctx context.Context, writeKeyID int64, msgs []alinea.Mess
 	if len(msgs) == 0 {
 		return alinea.IngestResult{}, nil
 	}
+	batch := s.prepareBatch(writeKeyID, msgs)
 	if s.backend == SQLite {
-		return s.ingest.submit(ctx, writeKeyID, msgs)
+		return s.ingest.submit(ctx, batch)
 	}
 	// Concurrent batches that meet the same new user, anonymous id or
 	// contact rows can collide on PostgreSQL (a unique violation, or a
@@ -44,10 +45,17 @@ func (s *Store) Ingest(ctx context.Context, writeKeyID int64, msgs []alinea.Mess
 	for attempt := 1; ; attempt++ {
 		var res alinea.IngestResult
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var act activity
 			var err error
-			res, err = s.ingestTx(ctx, tx, writeKeyID, msgs)
-			return err
+			res, act, err = s.ingestTx(ctx, tx, batch, true)
+			if err != nil {
+				return err
+			}
+			return s.flushActivity(ctx, tx, act)
 		})
+		if errors.Is(err, errDuplicateEvents) && attempt < maxIngestAttempts {
+			continue // again, skipping the stored events
+		}
 		if err == nil || attempt == maxIngestAttempts || !concurrentWriteConflict(err) || ctx.Err() != nil {
 			return res, err
 		}
@@ -129,280 +137,88 @@ func (s *Store) lockIdentities(ctx context.Context, tx *sql.Tx, b *batchState, m
 	return s.prefetch(ctx, tx, b, newUsers, newAnons, emails)
 }
 
-// traitEmail returns the normalised email trait of an identify call.
-func traitEmail(m *alinea.Message) string {
-	if m.Type != "identify" || len(m.Traits) == 0 {
-		return ""
-	}
-	var t struct {
-		Email any `json:"email"`
-	}
-	if json.Unmarshal(m.Traits, &t) != nil {
-		return ""
-	}
-	e, _ := t.Email.(string)
-	if norm, err := alinea.NormalizeEmail(e); err == nil {
-		return norm
-	}
-	return ""
-}
-
-// prefetch looks up the contacts of many user ids and anonymous ids at
-// once, so that resolving a batch costs a few queries instead of one per
-// call. Ids it does not find are recorded as absent.
+// prefetch looks up the contacts of user ids, anonymous ids and emails in
+// one statement, so that resolving a batch costs one query (one round trip
+// on PostgreSQL) instead of one per call. Ids it does not find are
+// recorded as absent.
 func (s *Store) prefetch(ctx context.Context, tx *sql.Tx, b *batchState, users, anons, emails []string) error {
-	const chunk = 500
-	for start := 0; start < len(users); start += chunk {
-		part := users[start:min(start+chunk, len(users))]
-		err := s.lookupIDs(ctx, tx, `SELECT external_id, id FROM contacts WHERE external_id`, part, func(user string, id int64) {
-			b.byUser[user] = id
-			delete(b.absentUsers, user)
-		})
-		if err != nil {
-			return fmt.Errorf("look up user ids: %w", err)
+	if len(users)+len(anons)+len(emails) == 0 {
+		return nil
+	}
+	var rows *sql.Rows
+	var err error
+	if s.backend == Postgres {
+		rows, err = tx.QueryContext(ctx, `SELECT 'u', external_id, id FROM contacts WHERE external_id = ANY($1::text[])
+			UNION ALL SELECT 'a', anonymous_id, contact_id FROM identities WHERE anonymous_id = ANY($2::text[])
+			UNION ALL SELECT 'e', email, id FROM contacts WHERE email = ANY($3::text[])`,
+			nonNil(users), nonNil(anons), nonNil(emails))
+	} else {
+		query, args := sqliteLookup(users, anons, emails)
+		rows, err = tx.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("look up user ids, anonymous ids and emails: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, key string
+		var id int64
+		if err := rows.Scan(&kind, &key, &id); err != nil {
+			return fmt.Errorf("look up user ids, anonymous ids and emails: %w", err)
+		}
+		switch kind {
+		case "u":
+			b.byUser[key] = id
+			delete(b.absentUsers, key)
+		case "a":
+			b.byAnon[key] = id
+		case "e":
+			b.byEmail[key] = id
+			delete(b.freeEmails, key)
 		}
 	}
-	for start := 0; start < len(anons); start += chunk {
-		part := anons[start:min(start+chunk, len(anons))]
-		err := s.lookupIDs(ctx, tx, `SELECT anonymous_id, contact_id FROM identities WHERE anonymous_id`, part, func(anon string, id int64) {
-			b.byAnon[anon] = id
-		})
-		if err != nil {
-			return fmt.Errorf("look up anonymous ids: %w", err)
-		}
-	}
-	for start := 0; start < len(emails); start += chunk {
-		part := emails[start:min(start+chunk, len(emails))]
-		err := s.lookupIDs(ctx, tx, `SELECT email, id FROM contacts WHERE email`, part, func(email string, id int64) {
-			b.byEmail[email] = id
-			delete(b.freeEmails, email)
-		})
-		if err != nil {
-			return fmt.Errorf("look up emails: %w", err)
-		}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("look up user ids, anonymous ids and emails: %w", err)
 	}
 	return nil
 }
 
-// lookupIDs runs "query IN (ids)" and hands each (key, id) row to found.
-func (s *Store) lookupIDs(ctx context.Context, tx *sql.Tx, query string, ids []string, found func(string, int64)) error {
-	var rows *sql.Rows
-	var err error
-	if s.backend == Postgres {
-		rows, err = tx.QueryContext(ctx, query+` = ANY($1)`, ids)
-	} else {
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
-		}
-		rows, err = tx.QueryContext(ctx, query+` IN (?`+strings.Repeat(`,?`, len(ids)-1)+`)`, args...)
+func nonNil(list []string) []string {
+	if list == nil {
+		return []string{}
 	}
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var key string
-		var id int64
-		if err := rows.Scan(&key, &id); err != nil {
-			return err
-		}
-		found(key, id)
-	}
-	return rows.Err()
+	return list
 }
 
-type ingestRequest struct {
-	ctx        context.Context
-	writeKeyID int64
-	msgs       []alinea.Message
-	res        alinea.IngestResult
-	err        error
-	done       chan struct{}
-}
-
-// ingester is SQLite's single writer for event batches.
-type ingester struct {
-	s    *Store
-	reqs chan *ingestRequest
-	stop chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
-
-	// checkpoint wakes the checkpointer after a commit; walFrames is the
-	// size of the WAL it last saw.
-	checkpoint chan struct{}
-	walFrames  atomic.Int64
-}
-
-// maxGroupEvents bounds one group commit so that latency stays low.
-const maxGroupEvents = 5000
-
-// walRestartFrames is the WAL size (in pages) past which the writer waits
-// for a full checkpoint so that the WAL starts over instead of growing.
-const walRestartFrames = 64 << 10
-
-func newIngester(s *Store) *ingester {
-	in := &ingester{s: s, reqs: make(chan *ingestRequest, 256), stop: make(chan struct{}), checkpoint: make(chan struct{}, 1)}
-	if s.backend == SQLite {
-		in.wg.Add(2)
-		go in.run()
-		go in.checkpointer()
-	}
-	return in
-}
-
-// checkpointer copies the WAL back into the database file on its own
-// connection, beside the writer. SQLite would otherwise do it inside the
-// writer's commits (wal_autocheckpoint), and under ingestion load that copy
-// took a fifth of the single writer's time. A PASSIVE checkpoint never
-// blocks the writer or readers. It also runs every few seconds so that
-// writes outside ingestion get checkpointed too.
-func (in *ingester) checkpointer() {
-	defer in.wg.Done()
-	tick := time.NewTicker(2 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-in.stop:
+// sqliteLookup builds lookupIdentities' statement for SQLite. Each list is
+// padded with its last id to a power of two, so that a few statement
+// texts, each prepared once and cached, serve every batch.
+func sqliteLookup(users, anons, emails []string) (string, []any) {
+	var q strings.Builder
+	var args []any
+	part := func(ids []string, sel string) {
+		if len(ids) == 0 {
 			return
-		case <-in.checkpoint:
-		case <-tick.C:
 		}
-		var busy, frames, copied int64
-		err := in.s.rdb.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
-		if err != nil {
-			in.s.log.Warn("wal checkpoint failed", "err", err)
-			continue
+		n := 1
+		for n < len(ids) {
+			n *= 2
 		}
-		in.walFrames.Store(frames)
-	}
-}
-
-func (in *ingester) close() {
-	in.once.Do(func() { close(in.stop) })
-	in.wg.Wait()
-}
-
-var errClosed = errors.New("store is closed")
-
-func (in *ingester) submit(ctx context.Context, writeKeyID int64, msgs []alinea.Message) (alinea.IngestResult, error) {
-	r := &ingestRequest{ctx: ctx, writeKeyID: writeKeyID, msgs: msgs, done: make(chan struct{})}
-	select {
-	case in.reqs <- r:
-	case <-in.stop:
-		return alinea.IngestResult{}, errClosed
-	case <-ctx.Done():
-		return alinea.IngestResult{}, ctx.Err()
-	}
-	// Once queued, the request is always answered: the caller must not
-	// mistake a batch that was committed for one that was not.
-	<-r.done
-	return r.res, r.err
-}
-
-func (in *ingester) run() {
-	defer in.wg.Done()
-	for {
-		var first *ingestRequest
-		select {
-		case first = <-in.reqs:
-		case <-in.stop:
-			// Answer whatever is still queued before leaving.
-			for {
-				select {
-				case r := <-in.reqs:
-					in.commit([]*ingestRequest{r})
-				default:
-					return
-				}
-			}
+		if q.Len() > 0 {
+			q.WriteString(" UNION ALL ")
 		}
-		group := []*ingestRequest{first}
-		n := len(first.msgs)
-	drain:
-		for n < maxGroupEvents {
-			select {
-			case r := <-in.reqs:
-				group = append(group, r)
-				n += len(r.msgs)
-			default:
-				break drain
-			}
-		}
-		in.commit(group)
-	}
-}
-
-// afterCommit wakes the checkpointer and, when the WAL has grown past
-// walRestartFrames because the writer never paused for it to be reset,
-// waits for a full checkpoint so that the next commit starts the WAL over.
-func (in *ingester) afterCommit(ctx context.Context) {
-	select {
-	case in.checkpoint <- struct{}{}:
-	default:
-	}
-	if in.walFrames.Load() < walRestartFrames {
-		return
-	}
-	var busy, frames, copied int64
-	if err := in.s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &copied); err != nil {
-		in.s.log.Warn("wal restart checkpoint failed", "err", err)
-		return
-	}
-	if busy == 0 {
-		in.walFrames.Store(0)
-	}
-}
-
-func (in *ingester) commit(group []*ingestRequest) {
-	s := in.s
-	defer func() {
-		for _, r := range group {
-			close(r.done)
-		}
-	}()
-	ctx := context.Background()
-	// The checkpointer does this work off the writer's path; set on every
-	// group because database/sql may have replaced the connection.
-	if _, err := s.db.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
-		s.log.Warn("disable wal autocheckpoint", "err", err)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		for _, r := range group {
-			r.err = fmt.Errorf("ingest: begin: %w", err)
-		}
-		return
-	}
-	defer in.afterCommit(ctx)
-	for i, r := range group {
-		if r.ctx.Err() != nil {
-			r.err = r.ctx.Err()
-			continue
-		}
-		sp := "b" + strconv.Itoa(i)
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
-			r.err = fmt.Errorf("ingest: savepoint: %w", err)
-			continue
-		}
-		r.res, r.err = s.ingestTx(ctx, tx, r.writeKeyID, r.msgs)
-		if r.err != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO "+sp); err != nil {
-				r.err = errors.Join(r.err, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "RELEASE "+sp); err != nil {
-			r.err = errors.Join(r.err, err)
+		q.WriteString(sel)
+		q.WriteString(" IN (?")
+		q.WriteString(strings.Repeat(",?", n-1))
+		q.WriteByte(')')
+		for i := range n {
+			args = append(args, ids[min(i, len(ids)-1)])
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		for _, r := range group {
-			if r.err == nil {
-				r.err = fmt.Errorf("ingest: commit: %w", err)
-			}
-		}
-	}
+	part(users, `SELECT 'u', external_id, id FROM contacts WHERE external_id`)
+	part(anons, `SELECT 'a', anonymous_id, contact_id FROM identities WHERE anonymous_id`)
+	part(emails, `SELECT 'e', email, id FROM contacts WHERE email`)
+	return q.String(), args
 }
 
 // batchState caches lookups within one transaction.
@@ -413,122 +229,134 @@ type batchState struct {
 	byEmail     map[string]int64
 	freeEmails  map[string]bool  // identify emails no contact had when the batch began
 	newLinks    map[string]int64 // anonymous ids linked to a contact in this batch
-	activity    map[activityKey]*activityDelta
+	activity    activity
 	// touched holds each contact's newly stored events, and rebuild the
 	// contacts whose history changed otherwise (merged anonymous events),
 	// for live evaluation under the active agreement.
-	touched map[int64][]touch
-	rebuild map[int64]bool
+	touched  map[int64][]touch
+	rebuild  map[int64]bool
+	evaluate bool // an agreement may be active: note what to evaluate
+
+	// New contacts and anonymous-id links are not written one by one as
+	// the batch is resolved but together (see flushPending). Until then a
+	// new contact is known by a negative placeholder id; realIDs maps the
+	// placeholders already written to the contacts' ids.
+	pending      []pendingContact
+	pendingLinks []pendingLink
+	placeholders int64
+	realIDs      map[int64]int64
 }
 
-type activityKey struct {
+type pendingContact struct {
+	placeholder int64
+	fields      alinea.ContactFields
+}
+
+type pendingLink struct {
+	anon    string
 	contact int64
-	typ     string
 }
 
-type activityDelta struct {
-	count       int64
-	first, last int64
+func newBatchState() *batchState {
+	return &batchState{
+		byUser: map[string]int64{}, absentUsers: map[string]bool{}, byAnon: map[string]int64{}, byEmail: map[string]int64{}, freeEmails: map[string]bool{},
+		newLinks: map[string]int64{}, activity: activity{}, touched: map[int64][]touch{}, rebuild: map[int64]bool{}, realIDs: map[int64]int64{},
+	}
+}
+
+// newContact records a contact to be created and returns its placeholder id.
+func (b *batchState) newContact(f alinea.ContactFields) int64 {
+	b.placeholders++
+	placeholder := -b.placeholders
+	b.pending = append(b.pending, pendingContact{placeholder: placeholder, fields: f})
+	return placeholder
+}
+
+// real returns the id of a contact that may have been known by its
+// placeholder; the placeholder must have been written.
+func (b *batchState) real(id int64) int64 {
+	if id < 0 {
+		return b.realIDs[id]
+	}
+	return id
 }
 
 func (b *batchState) addActivity(contact int64, typ string, count, first, last int64) {
-	k := activityKey{contact, typ}
-	d := b.activity[k]
-	if d == nil {
-		b.activity[k] = &activityDelta{count: count, first: first, last: last}
-		return
-	}
-	d.count += count
-	d.first = min(d.first, first)
-	d.last = max(d.last, last)
+	b.activity.add(contact, typ, count, first, last)
 }
 
 type eventRow struct {
 	msg     *alinea.Message
+	info    *msgInfo
 	contact int64
-	occ     int64
 }
 
-func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, writeKeyID int64, msgs []alinea.Message) (alinea.IngestResult, error) {
-	b := &batchState{
-		byUser: map[string]int64{}, absentUsers: map[string]bool{}, byAnon: map[string]int64{}, byEmail: map[string]int64{}, freeEmails: map[string]bool{},
-		newLinks: map[string]int64{}, activity: map[activityKey]*activityDelta{},
-		touched: map[int64][]touch{}, rebuild: map[int64]bool{},
+// ingestTx stores one batch in tx and returns the activity it adds, which
+// the caller writes (flushActivity), once per request or once per group.
+// evaluate false says that no agreement is active, so the contacts the
+// batch touched need no live evaluation.
+func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, batch *ingestBatch, evaluate bool) (alinea.IngestResult, activity, error) {
+	b := newBatchState()
+	b.evaluate = evaluate
+	for _, user := range batch.users {
+		b.absentUsers[user] = true
 	}
-	var users, anons, emails []string
-	for i := range msgs {
-		m := &msgs[i]
-		if m.UserID != "" && !b.absentUsers[m.UserID] {
-			b.absentUsers[m.UserID] = true
-			users = append(users, m.UserID)
-		}
-		if email := traitEmail(m); email != "" && !b.freeEmails[email] {
-			b.freeEmails[email] = true
-			emails = append(emails, email)
-		}
-		for _, anon := range []string{m.AnonymousID, m.PreviousID} {
-			if _, seen := b.byAnon[anon]; anon != "" && !seen {
-				b.byAnon[anon] = 0 // unlinked until found
-				anons = append(anons, anon)
-			}
-		}
+	for _, email := range batch.emails {
+		b.freeEmails[email] = true
 	}
-	if err := s.prefetch(ctx, tx, b, users, anons, emails); err != nil {
-		return alinea.IngestResult{}, err
+	for _, anon := range batch.anons {
+		b.byAnon[anon] = 0 // unlinked until found
 	}
+	if err := s.prefetch(ctx, tx, b, batch.users, batch.anons, batch.emails); err != nil {
+		return alinea.IngestResult{}, nil, err
+	}
+	msgs := batch.msgs
 	if s.backend == Postgres {
-		if err := s.lockIdentities(ctx, tx, b, msgs, emails); err != nil {
-			return alinea.IngestResult{}, err
+		if err := s.lockIdentities(ctx, tx, b, msgs, batch.emails); err != nil {
+			return alinea.IngestResult{}, nil, err
 		}
 	}
 	rows := make([]eventRow, len(msgs))
 	for i := range msgs {
-		m := &msgs[i]
-		id, err := s.resolveMessage(ctx, tx, b, m)
+		m, info := &msgs[i], &batch.info[i]
+		id, err := s.resolveMessage(ctx, tx, b, m, info)
 		if err != nil {
-			return alinea.IngestResult{}, fmt.Errorf("ingest message %q: %w", m.MessageID, err)
+			return alinea.IngestResult{}, nil, fmt.Errorf("ingest message %q: %w", m.MessageID, err)
 		}
-		occ := m.Timestamp
-		if occ.IsZero() {
-			occ = m.ReceivedAt
-		}
-		rows[i] = eventRow{msg: m, contact: id, occ: ms(occ)}
+		rows[i] = eventRow{msg: m, info: info, contact: id}
 	}
-	// Calls that came before an identify in the same batch belong to the
-	// contact too.
+	if err := s.flushPending(ctx, tx, b); err != nil {
+		return alinea.IngestResult{}, nil, err
+	}
 	for i := range rows {
-		if rows[i].contact == 0 && rows[i].msg.AnonymousID != "" {
-			rows[i].contact = b.newLinks[rows[i].msg.AnonymousID]
+		r := &rows[i]
+		r.contact = b.real(r.contact)
+		// Calls that came before an identify in the same batch belong to
+		// the contact too.
+		if r.contact == 0 && r.msg.AnonymousID != "" {
+			r.contact = b.newLinks[r.msg.AnonymousID]
 		}
 	}
-	for anon, contact := range b.newLinks {
-		if err := s.mergeAnonymousHistory(ctx, tx, b, anon, contact); err != nil {
-			return alinea.IngestResult{}, err
-		}
+	if err := s.mergeAnonymousHistories(ctx, tx, b); err != nil {
+		return alinea.IngestResult{}, nil, err
 	}
-	res, err := s.insertEvents(ctx, tx, b, writeKeyID, rows)
+	res, err := s.insertEvents(ctx, tx, b, batch, rows)
 	if err != nil {
-		return res, err
+		return res, nil, err
 	}
-	if err := s.flushActivity(ctx, tx, b); err != nil {
-		return res, err
+	if evaluate {
+		if err := s.evaluateBatch(ctx, tx, b); err != nil {
+			return res, nil, err
+		}
 	}
-	return res, s.evaluateBatch(ctx, tx, b)
+	return res, b.activity, nil
 }
 
 // resolveMessage finds or creates the contact a message is about and applies
-// identify traits, group and alias links.
-func (s *Store) resolveMessage(ctx context.Context, tx *sql.Tx, b *batchState, m *alinea.Message) (int64, error) {
-	var traits map[string]any
-	if m.Type == "identify" && len(m.Traits) > 0 {
-		_ = json.Unmarshal(m.Traits, &traits)
-	}
-	email := ""
-	if e, ok := traits["email"].(string); ok {
-		if norm, err := alinea.NormalizeEmail(e); err == nil {
-			email = norm
-		}
-	}
+// identify traits, group and alias links. The id it returns may be a new
+// contact's placeholder.
+func (s *Store) resolveMessage(ctx context.Context, tx *sql.Tx, b *batchState, m *alinea.Message, info *msgInfo) (int64, error) {
+	traits, email := info.traits, info.email
 	var id int64
 	var err error
 	created := false // a contact made for this call already has its traits
@@ -554,7 +382,7 @@ func (s *Store) resolveMessage(ctx context.Context, tx *sql.Tx, b *batchState, m
 	switch m.Type {
 	case "identify":
 		if len(traits) > 0 && !created {
-			if err := s.applyTraits(ctx, tx, id, traits, email); err != nil {
+			if err := s.applyTraits(ctx, tx, b, id, traits, email); err != nil {
 				return 0, err
 			}
 		}
@@ -566,7 +394,7 @@ func (s *Store) resolveMessage(ctx context.Context, tx *sql.Tx, b *batchState, m
 		}
 	case "group":
 		if m.GroupID != "" {
-			if err := s.linkGroup(ctx, tx, id, m); err != nil {
+			if err := s.linkGroup(ctx, tx, b, id, m); err != nil {
 				return 0, err
 			}
 		}
@@ -582,7 +410,9 @@ func (s *Store) contactByUser(ctx context.Context, tx *sql.Tx, b *batchState, us
 	}
 	err = sql.ErrNoRows
 	if !b.absentUsers[userID] {
-		err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM contacts WHERE external_id = ?`), userID).Scan(&id)
+		if err = s.flushPending(ctx, tx, b); err == nil {
+			err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM contacts WHERE external_id = ?`), userID).Scan(&id)
+		}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		id, created, err = s.newUserContact(ctx, tx, b, userID, email, traits)
@@ -603,9 +433,14 @@ func (s *Store) contactByUser(ctx context.Context, tx *sql.Tx, b *batchState, us
 // A new contact is made with the traits of the identify call that named
 // it, so that it costs one insert rather than an insert and an update.
 func (s *Store) newUserContact(ctx context.Context, tx *sql.Tx, b *batchState, userID, email string, traits map[string]any) (int64, bool, error) {
-	var id int64
 	_, takenInBatch := b.byEmail[email]
 	if email != "" && (!b.freeEmails[email] || takenInBatch) {
+		// The address is some contact's already: the database must show
+		// the contacts this batch made before it is asked.
+		if err := s.flushPending(ctx, tx, b); err != nil {
+			return 0, false, err
+		}
+		var id int64
 		err := tx.QueryRowContext(ctx, s.q(`UPDATE contacts SET external_id = ? WHERE email = ? AND external_id IS NULL RETURNING id`), userID, email).Scan(&id)
 		if err == nil {
 			b.byEmail[email] = id
@@ -630,11 +465,11 @@ func (s *Store) newUserContact(ctx context.Context, tx *sql.Tx, b *batchState, u
 		}
 	}
 	f.ExternalID, f.Email, f.Source = &userID, nullPtr(email), strPtr("tracking")
-	id, err := s.insertContact(ctx, tx, f, alinea.Actor{Type: alinea.ActorSystem})
-	if err == nil && email != "" {
+	id := b.newContact(f)
+	if email != "" {
 		b.byEmail[email] = id
 	}
-	return id, len(traits) > 0, err
+	return id, len(traits) > 0, nil
 }
 
 // withoutNulls drops the null members of a JSON object: on a new contact
@@ -671,9 +506,14 @@ func (s *Store) contactByEmail(ctx context.Context, tx *sql.Tx, b *batchState, e
 		return id, nil
 	}
 	var id int64
-	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM contacts WHERE email = ?`), email).Scan(&id)
+	err := sql.ErrNoRows
+	if !b.freeEmails[email] {
+		if err = s.flushPending(ctx, tx, b); err == nil {
+			err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM contacts WHERE email = ?`), email).Scan(&id)
+		}
+	}
 	if errors.Is(err, sql.ErrNoRows) {
-		id, err = s.insertContact(ctx, tx, alinea.ContactFields{Email: &email, Source: strPtr("tracking")}, alinea.Actor{Type: alinea.ActorSystem})
+		id, err = b.newContact(alinea.ContactFields{Email: &email, Source: strPtr("tracking")}), nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("resolve email %q: %w", email, err)
@@ -686,6 +526,9 @@ func (s *Store) contactByAnon(ctx context.Context, tx *sql.Tx, b *batchState, an
 	if id, ok := b.byAnon[anon]; ok {
 		return id, nil
 	}
+	if err := s.flushPending(ctx, tx, b); err != nil {
+		return 0, err
+	}
 	var id int64
 	err := tx.QueryRowContext(ctx, s.q(`SELECT contact_id FROM identities WHERE anonymous_id = ?`), anon).Scan(&id)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -696,11 +539,25 @@ func (s *Store) contactByAnon(ctx context.Context, tx *sql.Tx, b *batchState, an
 }
 
 // linkAnonymous ties an anonymous id to a contact once; the first contact
-// an anonymous id is linked to keeps it.
+// an anonymous id is linked to keeps it. The batch looked every anonymous
+// id up before it was resolved (and, on PostgreSQL, holds a lock on the
+// ones that were free), so a free id's link is only recorded here and
+// written with the batch's other new rows.
 func (s *Store) linkAnonymous(ctx context.Context, tx *sql.Tx, b *batchState, anon string, contact int64) error {
-	if cur, ok := b.byAnon[anon]; ok && cur != 0 {
+	cur, known := b.byAnon[anon]
+	if known && cur != 0 {
 		return nil
 	}
+	if known {
+		b.pendingLinks = append(b.pendingLinks, pendingLink{anon: anon, contact: contact})
+		b.newLinks[anon] = contact
+		b.byAnon[anon] = contact
+		return nil
+	}
+	if err := s.flushPending(ctx, tx, b); err != nil {
+		return err
+	}
+	contact = b.real(contact)
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO identities (anonymous_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT (anonymous_id) DO NOTHING`), anon, contact, ms(s.now()))
 	if err != nil {
 		return fmt.Errorf("link anonymous id %q: %w", anon, err)
@@ -710,14 +567,54 @@ func (s *Store) linkAnonymous(ctx context.Context, tx *sql.Tx, b *batchState, an
 		b.byAnon[anon] = contact
 		return nil
 	}
-	b.byAnon[anon] = 0
 	_, err = s.contactByAnon(ctx, tx, b, anon)
 	delete(b.byAnon, anon)
 	return err
 }
 
-// mergeAnonymousHistory gives a newly identified contact the events its
-// anonymous id produced before, and counts them in its activity.
+// mergeAnonymousHistories gives each newly identified contact the events
+// its anonymous id produced before, and counts them in its activity. On
+// PostgreSQL one statement (one round trip) serves every link.
+func (s *Store) mergeAnonymousHistories(ctx context.Context, tx *sql.Tx, b *batchState) error {
+	if len(b.newLinks) == 0 {
+		return nil
+	}
+	if s.backend != Postgres {
+		for anon, contact := range b.newLinks {
+			if err := s.mergeAnonymousHistory(ctx, tx, b, anon, contact); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	anons, contacts := make([]string, 0, len(b.newLinks)), make([]int64, 0, len(b.newLinks))
+	for anon, contact := range b.newLinks {
+		anons, contacts = append(anons, anon), append(contacts, contact)
+		b.rebuild[contact] = true
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE events SET contact_id = m.contact_id
+		FROM unnest($1::text[], $2::bigint[]) AS m(anonymous_id, contact_id)
+		WHERE events.anonymous_id = m.anonymous_id AND events.contact_id IS NULL AND events.anonymous_id <> ''
+		RETURNING events.contact_id, events.type, events.name, events.occurred_at`, anons, contacts)
+	if err != nil {
+		return fmt.Errorf("merge the history of %d anonymous ids: %w", len(anons), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m alinea.Message
+		var contact, occ int64
+		if err := rows.Scan(&contact, &m.Type, &m.Event, &occ); err != nil {
+			return fmt.Errorf("merge the history of %d anonymous ids: %w", len(anons), err)
+		}
+		b.addActivity(contact, m.ActivityKey(), 1, occ, occ)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("merge the history of %d anonymous ids: %w", len(anons), err)
+	}
+	return nil
+}
+
+// mergeAnonymousHistory merges one anonymous id's history on SQLite.
 func (s *Store) mergeAnonymousHistory(ctx context.Context, tx *sql.Tx, b *batchState, anon string, contact int64) error {
 	b.rebuild[contact] = true
 	rows, err := tx.QueryContext(ctx, s.q(`UPDATE events SET contact_id = ? WHERE anonymous_id = ? AND contact_id IS NULL AND anonymous_id <> ''
@@ -814,7 +711,12 @@ func contactTraits(traits map[string]any, email string) alinea.ContactFields {
 	return f
 }
 
-func (s *Store) applyTraits(ctx context.Context, tx *sql.Tx, contact int64, traits map[string]any, email string) error {
+// applyTraits updates a contact with the traits of an identify call.
+func (s *Store) applyTraits(ctx context.Context, tx *sql.Tx, b *batchState, contact int64, traits map[string]any, email string) error {
+	if err := s.flushPending(ctx, tx, b); err != nil {
+		return err
+	}
+	contact = b.real(contact)
 	f := contactTraits(traits, email)
 	cur, err := s.contactTx(ctx, tx, contact)
 	if err != nil {
@@ -832,10 +734,21 @@ func (s *Store) applyTraits(ctx context.Context, tx *sql.Tx, contact int64, trai
 			return fmt.Errorf("apply traits: %w", err)
 		}
 	}
-	return s.updateContact(ctx, tx, cur, f)
+	if err := s.updateContact(ctx, tx, cur, f); err != nil {
+		return err
+	}
+	if f.Email != nil {
+		// Later calls in the batch must not make another contact with it.
+		b.byEmail[*f.Email] = contact
+	}
+	return nil
 }
 
-func (s *Store) linkGroup(ctx context.Context, tx *sql.Tx, contact int64, m *alinea.Message) error {
+func (s *Store) linkGroup(ctx context.Context, tx *sql.Tx, b *batchState, contact int64, m *alinea.Message) error {
+	if err := s.flushPending(ctx, tx, b); err != nil {
+		return err
+	}
+	contact = b.real(contact)
 	var traits map[string]any
 	if len(m.Traits) > 0 {
 		_ = json.Unmarshal(m.Traits, &traits)
@@ -887,108 +800,6 @@ func (s *Store) linkGroup(ctx context.Context, tx *sql.Tx, contact int64, m *ali
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE contacts SET account_id = ?, updated_at = ? WHERE id = ?`), account, now, contact); err != nil {
 		return fmt.Errorf("group %q: %w", m.GroupID, err)
-	}
-	return nil
-}
-
-const eventInsertColumns = 16
-
-// insertEvents writes events with multi-row inserts; duplicates by message
-// id are skipped and counted.
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, b *batchState, writeKeyID int64, rows []eventRow) (alinea.IngestResult, error) {
-	var res alinea.IngestResult
-	const chunk = 500
-	received := ms(s.now())
-	for start := 0; start < len(rows); start += chunk {
-		part := rows[start:min(start+chunk, len(rows))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO events (message_id, write_key_id, type, name, contact_id, anonymous_id, user_id, properties, context,
-			utm_source, utm_medium, utm_campaign, utm_term, utm_content, occurred_at, received_at) VALUES `)
-		args := make([]any, 0, len(part)*eventInsertColumns)
-		for i, r := range part {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-			m := r.msg
-			rec := received
-			if !m.ReceivedAt.IsZero() {
-				rec = ms(m.ReceivedAt)
-			}
-			args = append(args, m.MessageID, nullID(writeKeyID), m.Type, m.Event, nullID(r.contact), m.AnonymousID, m.UserID,
-				jsonOr(m.Properties), jsonOr(m.Context), m.UTM.Source, m.UTM.Medium, m.UTM.Campaign, m.UTM.Term, m.UTM.Content, r.occ, rec)
-		}
-		q.WriteString(` ON CONFLICT (message_id) DO NOTHING RETURNING message_id`)
-		result, err := tx.QueryContext(ctx, s.q(q.String()), args...)
-		if err != nil {
-			return res, fmt.Errorf("insert events: %w", err)
-		}
-		stored := make(map[string]bool, len(part))
-		for result.Next() {
-			var id string
-			if err := result.Scan(&id); err != nil {
-				result.Close()
-				return res, fmt.Errorf("insert events: %w", err)
-			}
-			stored[id] = true
-		}
-		result.Close()
-		if err := result.Err(); err != nil {
-			return res, fmt.Errorf("insert events: %w", err)
-		}
-		for _, r := range part {
-			if !stored[r.msg.MessageID] {
-				res.Duplicates++
-				continue
-			}
-			delete(stored, r.msg.MessageID) // a repeated id within the batch counts once
-			res.Stored++
-			if r.contact != 0 {
-				key := r.msg.ActivityKey()
-				b.addActivity(r.contact, key, 1, r.occ, r.occ)
-				b.touched[r.contact] = append(b.touched[r.contact], touch{typ: key, at: fromMS(r.occ)})
-			}
-		}
-	}
-	return res, nil
-}
-
-func (s *Store) flushActivity(ctx context.Context, tx *sql.Tx, b *batchState) error {
-	if len(b.activity) == 0 {
-		return nil
-	}
-	least, greatest := "min", "max"
-	if s.backend == Postgres {
-		least, greatest = "LEAST", "GREATEST"
-	}
-	// Rows are written in key order so that concurrent batches touching the
-	// same contacts cannot deadlock.
-	keys := make([]activityKey, 0, len(b.activity))
-	for k := range b.activity {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y activityKey) int {
-		return cmp.Or(cmp.Compare(x.contact, y.contact), strings.Compare(x.typ, y.typ))
-	})
-	const chunk = 200
-	for start := 0; start < len(keys); start += chunk {
-		part := keys[start:min(start+chunk, len(keys))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO contact_activity (contact_id, event_type, count, first_at, last_at) VALUES `)
-		args := make([]any, 0, len(part)*5)
-		for i, k := range part {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(?,?,?,?,?)")
-			d := b.activity[k]
-			args = append(args, k.contact, k.typ, d.count, d.first, d.last)
-		}
-		q.WriteString(` ON CONFLICT (contact_id, event_type) DO UPDATE SET count = contact_activity.count + excluded.count,
-		first_at = ` + least + `(contact_activity.first_at, excluded.first_at), last_at = ` + greatest + `(contact_activity.last_at, excluded.last_at)`)
-		if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
-			return fmt.Errorf("update activity of %d contacts: %w", len(part), err)
-		}
 	}
 	return nil
 }
