@@ -17,11 +17,7 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, log, false)
+	st, _, err := c.open(ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -60,11 +56,7 @@ func runUser(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, log, true)
+	st, _, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}
@@ -103,11 +95,7 @@ func runAPIKey(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, log, true)
+	st, _, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}
@@ -136,11 +124,7 @@ func runWriteKey(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, log, true)
+	st, _, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -114,18 +113,6 @@ func agreementFlags(e *env, name string, args []string, n int, positional string
 
 func userFlag(e *env, fs *flag.FlagSet, email *string) {
 	fs.StringVar(email, "user", envDefault(e, "user", ""), "`EMAIL` of the user acting (ALINEA_USER)")
-}
-
-func (c config) open(ctx context.Context, e *env) (*store.Store, *slog.Logger, error) {
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := c.openStore(ctx, log, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, log, nil
 }
 
 func actingUser(ctx context.Context, st *store.Store, email string) (alinea.User, error) {
@@ -354,7 +341,7 @@ func agreementPropose(ctx context.Context, e *env, name string, args []string) e
 			return err
 		}
 	}
-	st, _, err := c.open(ctx, e)
+	st, _, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}
@@ -398,7 +385,7 @@ func agreementSign(ctx context.Context, e *env, name string, args []string) erro
 	if err != nil {
 		return err
 	}
-	st, _, err := c.open(ctx, e)
+	st, _, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}
@@ -443,7 +430,7 @@ func agreementActivate(ctx context.Context, e *env, name string, args []string) 
 	if err != nil {
 		return err
 	}
-	st, log, err := c.open(ctx, e)
+	st, log, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}
@@ -581,7 +568,7 @@ func loadVersion(ctx context.Context, e *env, c config, st **store.Store, arg st
 		return agreement.Version{Document: doc, Source: string(src)}, filepath.Base(arg), nil
 	}
 	if *st == nil {
-		if *st, _, err = c.open(ctx, e); err != nil {
+		if *st, _, err = c.open(ctx, e, true); err != nil {
 			return agreement.Version{}, "", err
 		}
 	}
@@ -663,7 +650,7 @@ func agreementBacktest(ctx context.Context, e *env, name string, args []string) 
 		return problemsErr(label, []byte(v.Source), err)
 	}
 	if st == nil {
-		if st, _, err = c.open(ctx, e); err != nil {
+		if st, _, err = c.open(ctx, e, true); err != nil {
 			return err
 		}
 	}
@@ -737,7 +724,7 @@ func agreementShow(ctx context.Context, e *env, name string, args []string) erro
 			return fmt.Errorf("%w; give a version id or active", err)
 		}
 	}
-	st, _, err := c.open(ctx, e)
+	st, _, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}
@@ -819,7 +806,7 @@ func agreementList(ctx context.Context, e *env, name string, args []string) erro
 	if err != nil {
 		return err
 	}
-	st, _, err := c.open(ctx, e)
+	st, _, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}

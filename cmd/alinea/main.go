@@ -154,6 +154,17 @@ func (c config) logger(w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 }
 
+// open builds the logger and opens the configured database, for commands
+// that need both; the caller closes the store.
+func (c config) open(ctx context.Context, e *env, migrate bool) (*store.Store, *slog.Logger, error) {
+	log, err := c.logger(e.stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := c.openStore(ctx, log, migrate)
+	return st, log, err
+}
+
 // openStore opens the configured database.
 func (c config) openStore(ctx context.Context, log *slog.Logger, migrate bool) (*store.Store, error) {
 	if c.DB == "" {

@@ -22,11 +22,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, log, true)
+	st, log, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}
