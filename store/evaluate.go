@@ -203,8 +203,11 @@ func activityKeyOf(typ, name string) string {
 // from the whole history (e.g. after anonymous events were merged in).
 func (s *Store) evaluateContact(ctx context.Context, tx *sql.Tx, live *liveAgreement, contactID int64, events []touch, rebuild bool) error {
 	if s.backend == Postgres {
-		// Serialise with a concurrent re-evaluation of the same contact.
-		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE`, contactID); err != nil {
+		// Serialise with a concurrent evaluation or re-evaluation of the same
+		// contact. NO KEY UPDATE, not UPDATE: other batches' foreign-key
+		// checks on events hold KEY SHARE locks on the same rows, and UPDATE
+		// would deadlock with them.
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM contacts WHERE id = $1 FOR NO KEY UPDATE`, contactID); err != nil {
 			return fmt.Errorf("lock contact %d: %w", contactID, err)
 		}
 	}

@@ -291,3 +291,55 @@ func TestPropertyChangeReevaluates(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentIngestWithAgreement sends overlapping batches at once with
+// an agreement active: every batch must commit (no deadlock), and every
+// contact's summary must count every event once.
+func TestConcurrentIngestWithAgreement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		ctx := context.Background()
+		s := storetest.Open(t, b, store.Options{})
+		activeExample(t, s)
+		now := time.Now()
+		var seed []alinea.Message
+		for u := range 6 {
+			seed = append(seed, identify(fmt.Sprintf("cc%d", u), fmt.Sprintf("cc%d@empresa.es", u), now.Add(-time.Hour)))
+		}
+		if _, err := s.Ingest(ctx, 0, seed); err != nil {
+			t.Fatal(err)
+		}
+		const workers, batches = 6, 5
+		errs := make(chan error, workers*batches)
+		for w := range workers {
+			go func() {
+				for i := range batches {
+					var msgs []alinea.Message
+					for u := range 6 {
+						// Each worker touches the contacts in a different order.
+						user := fmt.Sprintf("cc%d", (u+w)%6)
+						msgs = append(msgs, track(user, "Email Clicked", now, w*1000+i*10+u))
+					}
+					_, err := s.Ingest(ctx, 0, msgs)
+					errs <- err
+				}
+			}()
+		}
+		for range workers * batches {
+			if err := <-errs; err != nil {
+				t.Fatalf("concurrent batch: %v", err)
+			}
+		}
+		for u := range 6 {
+			c, _, _ := s.Contacts(ctx, alinea.ContactFilter{Email: fmt.Sprintf("cc%d@empresa.es", u)})
+			score, err := s.ContactScore(ctx, c[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range score.Result.Engaged {
+				if r.Event == "Email Clicked" && r.Events != workers*batches {
+					t.Fatalf("contact %d: %d clicks counted, want %d", u, r.Events, workers*batches)
+				}
+			}
+		}
+	})
+}

@@ -227,7 +227,7 @@ const (
 
 // run writes rows whose emails are distinct, a chunk at a time. Each chunk
 // is inserted as new contacts, skipping emails already taken; those are then
-// locked (FOR UPDATE on PostgreSQL; SQLite's write lock is already held) and
+// locked (FOR NO KEY UPDATE on PostgreSQL; SQLite's write lock is already held) and
 // updated, so the stage checks and the property merge see the row they write
 // over. A fresh import thus costs one statement per chunk and no lookups;
 // once most rows of a chunk turn out to exist, the next chunk is looked up
@@ -347,7 +347,7 @@ func (u *upserter) lockByEmail(ctx context.Context, rows []upsertRow) (map[strin
 	found := make(map[string]existingContact, len(rows))
 	lock := ""
 	if u.s.backend == Postgres {
-		lock = " FOR UPDATE"
+		lock = " FOR NO KEY UPDATE"
 	}
 	args := make([]any, 0, min(len(rows), lookupChunk))
 	for start := 0; start < len(rows); start += lookupChunk {

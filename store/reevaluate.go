@@ -180,7 +180,7 @@ func (s *Store) reevaluateChunk(ctx context.Context, agreementID int64, n int, p
 		}
 		lock := ""
 		if s.backend == Postgres {
-			lock = " FOR UPDATE"
+			lock = " FOR NO KEY UPDATE"
 		}
 		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM contacts WHERE id > ? ORDER BY id LIMIT ?`+lock), after, n)
 		if err != nil {
