@@ -343,3 +343,28 @@ func TestConcurrentIngestWithAgreement(t *testing.T) {
 		}
 	})
 }
+
+func TestImportEvaluatesUnderTheActiveAgreement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		ctx := context.Background()
+		s := storetest.Open(t, b, store.Options{})
+		v := activeExample(t, s)
+		email, title := "nuevo@empresa.es", "CEO"
+		if _, err := s.UpsertContacts(ctx, []alinea.ContactFields{{Email: &email, JobTitle: &title}}, alinea.Actor{Type: alinea.ActorImport}); err != nil {
+			t.Fatal(err)
+		}
+		c, _, _ := s.Contacts(ctx, alinea.ContactFilter{Email: email})
+		// The example's lead definition is "has an email".
+		if len(c) != 1 || c[0].Stage != alinea.StageLead {
+			t.Fatalf("imported contact: %+v", c)
+		}
+		hist := stagesOf(t, s, c[0].ID)
+		if last := hist[len(hist)-1]; last.AgreementVersion != v.ID || last.Actor.Type != alinea.ActorRule {
+			t.Fatalf("lead transition %+v", last)
+		}
+		score, err := s.ContactScore(ctx, c[0].ID)
+		if err != nil || score.Result.Fit != 30 {
+			t.Fatalf("fit of an imported CEO: %+v %v", score.Result.Fit, err)
+		}
+	})
+}

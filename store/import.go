@@ -78,7 +78,10 @@ func (s *Store) UpsertContacts(ctx context.Context, batch []alinea.ContactFields
 	var u *upserter
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		u = &upserter{s: s, tx: tx, actor: actor, now: now, stmts: map[string]*sql.Stmt{}}
-		return u.rows(ctx, rows)
+		if err := u.rows(ctx, rows); err != nil {
+			return err
+		}
+		return s.evaluateImported(ctx, tx, rows)
 	})
 	if err != nil && alinea.ErrorCode(err) == alinea.EINTERNAL {
 		return alinea.UpsertResult{}, fmt.Errorf("upsert contacts: %w", err)
@@ -88,7 +91,10 @@ func (s *Store) UpsertContacts(ctx context.Context, batch []alinea.ContactFields
 		// redo the batch row by row so that only the culprits are left out.
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			u = &upserter{s: s, tx: tx, actor: actor, now: now, stmts: map[string]*sql.Stmt{}}
-			return u.eachRow(ctx, rows)
+			if err := u.eachRow(ctx, rows); err != nil {
+				return err
+			}
+			return s.evaluateImported(ctx, tx, rows)
 		})
 		if err != nil {
 			return alinea.UpsertResult{}, fmt.Errorf("upsert contacts: %w", err)
@@ -580,4 +586,47 @@ func valuesList(rows, width int) string {
 		b.WriteString(one)
 	}
 	return b.String()
+}
+
+// evaluateImported re-evaluates a batch's contacts under the active
+// agreement, in the batch's transaction: an import changes properties (a
+// job title, a country) that fit rules and definitions read. Without an
+// active agreement it costs one query.
+func (s *Store) evaluateImported(ctx context.Context, tx *sql.Tx, rows []upsertRow) error {
+	live, err := s.liveAgreementFor(ctx, tx)
+	if err != nil || live == nil {
+		return err
+	}
+	const perQuery = 500
+	var ids []int64
+	for start := 0; start < len(rows); start += perQuery {
+		part := rows[start:min(start+perQuery, len(rows))]
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")
+		args := make([]any, len(part))
+		for i, r := range part {
+			args[i] = *r.f.Email
+		}
+		res, err := tx.QueryContext(ctx, s.q(`SELECT id FROM contacts WHERE email IN (`+marks+`) ORDER BY id`), args...)
+		if err != nil {
+			return fmt.Errorf("evaluate imported contacts: %w", err)
+		}
+		for res.Next() {
+			var id int64
+			if err := res.Scan(&id); err != nil {
+				res.Close()
+				return fmt.Errorf("evaluate imported contacts: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return fmt.Errorf("evaluate imported contacts: %w", err)
+		}
+	}
+	for _, id := range ids {
+		if err := s.evaluateContact(ctx, tx, live, id, nil, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
