@@ -174,16 +174,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id int64, f alinea.AccountFie
 // DeleteAccount removes an account; its contacts and deals stay and lose the
 // link (ON DELETE SET NULL).
 func (s *Store) DeleteAccount(ctx context.Context, id int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM accounts WHERE id = ?`), id)
-		if err != nil {
-			return fmt.Errorf("delete account %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("account", id)
-		}
-		return nil
-	})
+	return s.deleteByID(ctx, "accounts", "account", id)
 }
 
 // Accounts lists accounts matching f in id order; the returned cursor is 0
@@ -213,29 +204,8 @@ func (s *Store) Accounts(ctx context.Context, f alinea.AccountFilter) ([]alinea.
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", n+1)
-	rows, err := s.rdb.QueryContext(ctx, s.q(q), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list accounts: %w", err)
-	}
-	defer rows.Close()
-	out := make([]alinea.Account, 0, n)
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list accounts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list accounts: %w", err)
-	}
-	var next int64
-	if len(out) > n {
-		out = out[:n]
-		next = out[n-1].ID
-	}
-	return out, next, nil
+	q += " ORDER BY id"
+	return listPage(ctx, s, "accounts", q, args, n, scanAccount, func(v alinea.Account) int64 { return v.ID })
 }
 
 // ref names a foreign key given in the input: the field it came from, the

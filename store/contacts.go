@@ -231,16 +231,7 @@ func mergeProperties(cur, patch json.RawMessage) (string, error) {
 
 // DeleteContact removes a contact with its events, transitions and notes.
 func (s *Store) DeleteContact(ctx context.Context, id int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM contacts WHERE id = ?`), id)
-		if err != nil {
-			return fmt.Errorf("delete contact %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("contact", id)
-		}
-		return nil
-	})
+	return s.deleteByID(ctx, "contacts", "contact", id)
 }
 
 // Contacts lists contacts matching f in id order, or from Before downwards
@@ -306,29 +297,8 @@ func (s *Store) Contacts(ctx context.Context, f alinea.ContactFilter) ([]alinea.
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, n+1)
-	rows, err := s.rdb.QueryContext(ctx, s.q(q), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list contacts: %w", err)
-	}
-	defer rows.Close()
-	out := make([]alinea.Contact, 0, n)
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list contacts: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list contacts: %w", err)
-	}
-	var next int64
-	if len(out) > n {
-		out = out[:n]
-		next = out[n-1].ID
-	}
-	return out, next, nil
+	q += " ORDER BY " + order
+	return listPage(ctx, s, "contacts", q, args, n, scanContact, func(v alinea.Contact) int64 { return v.ID })
 }
 
 // Transition moves a contact to another stage under the funnel's rules and

@@ -303,16 +303,7 @@ func (s *Store) UpdateDeal(ctx context.Context, id int64, f alinea.DealFields) (
 
 // DeleteDeal removes a deal with its contacts links and stage history.
 func (s *Store) DeleteDeal(ctx context.Context, id int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM deals WHERE id = ?`), id)
-		if err != nil {
-			return fmt.Errorf("delete deal %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("deal", id)
-		}
-		return nil
-	})
+	return s.deleteByID(ctx, "deals", "deal", id)
 }
 
 // Deals lists deals matching f in id order, with their contacts; the
@@ -354,28 +345,10 @@ func (s *Store) Deals(ctx context.Context, f alinea.DealFilter) ([]alinea.Deal, 
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", n+1)
-	rows, err := s.rdb.QueryContext(ctx, s.q(q), args...)
+	q += " ORDER BY id"
+	out, next, err := listPage(ctx, s, "deals", q, args, n, scanDeal, func(v alinea.Deal) int64 { return v.ID })
 	if err != nil {
-		return nil, 0, fmt.Errorf("list deals: %w", err)
-	}
-	out := make([]alinea.Deal, 0, n)
-	for rows.Next() {
-		d, err := scanDeal(rows)
-		if err != nil {
-			rows.Close()
-			return nil, 0, fmt.Errorf("list deals: %w", err)
-		}
-		out = append(out, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list deals: %w", err)
-	}
-	var next int64
-	if len(out) > n {
-		out = out[:n]
-		next = out[n-1].ID
+		return nil, 0, err
 	}
 	if err := s.loadDealContacts(ctx, s.rdb, out); err != nil {
 		return nil, 0, err

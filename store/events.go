@@ -58,29 +58,8 @@ func (s *Store) Events(ctx context.Context, f alinea.EventFilter) ([]alinea.Even
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", n+1)
-	rows, err := s.rdb.QueryContext(ctx, s.q(q), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list events: %w", err)
-	}
-	defer rows.Close()
-	out := make([]alinea.Event, 0, n)
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list events: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list events: %w", err)
-	}
-	var next int64
-	if len(out) > n {
-		out = out[:n]
-		next = out[n-1].ID
-	}
-	return out, next, nil
+	q += " ORDER BY id DESC"
+	return listPage(ctx, s, "events", q, args, n, scanEvent, func(v alinea.Event) int64 { return v.ID })
 }
 
 // Activity returns a contact's per-event-type summary.
