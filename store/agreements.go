@@ -68,53 +68,33 @@ func (s *Store) UpdateAgreementDraft(ctx context.Context, id int64, source []byt
 		return agreement.Version{}, agreement.AsDomainError(err)
 	}
 	canonical, _ := json.Marshal(doc)
-	var v agreement.Version
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		cur, err := s.agreementTx(ctx, tx, id)
-		if err != nil {
-			return err
-		}
+	return s.agreementStep(ctx, id, userID, "edited", func(tx *sql.Tx, cur agreement.Version) (string, error) {
 		if cur.Status != agreement.StatusDraft {
-			return alinea.Errorf(alinea.ECONFLICT, "agreement version %d is %s and can no longer change; create a new draft based on it", id, cur.Status)
+			return "", alinea.Errorf(alinea.ECONFLICT, "agreement version %d is %s and can no longer change; create a new draft based on it", id, cur.Status)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET name = ?, document = ?, source = ?, updated_at = ? WHERE id = ?`),
 			doc.Name, string(canonical), string(source), ms(s.now()), id); err != nil {
-			return fmt.Errorf("update agreement %d: %w", id, err)
+			return "", fmt.Errorf("update agreement %d: %w", id, err)
 		}
-		if err := s.auditAgreement(ctx, tx, id, "edited", userID, ""); err != nil {
-			return err
-		}
-		v, err = s.agreementTx(ctx, tx, id)
-		return err
+		return "", nil
 	})
-	return v, err
 }
 
 // ProposeAgreement freezes a draft once it compiles.
 func (s *Store) ProposeAgreement(ctx context.Context, id, userID int64) (agreement.Version, error) {
-	var v agreement.Version
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		cur, err := s.agreementTx(ctx, tx, id)
-		if err != nil {
-			return err
-		}
+	return s.agreementStep(ctx, id, userID, "proposed", func(tx *sql.Tx, cur agreement.Version) (string, error) {
 		if cur.Status != agreement.StatusDraft {
-			return alinea.Errorf(alinea.ECONFLICT, "agreement version %d is %s; only a draft can be proposed", id, cur.Status)
+			return "", alinea.Errorf(alinea.ECONFLICT, "agreement version %d is %s; only a draft can be proposed", id, cur.Status)
 		}
 		if _, err := agreement.Compile(cur.Document); err != nil {
-			return agreement.AsDomainError(err)
+			return "", agreement.AsDomainError(err)
 		}
 		now := ms(s.now())
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET status = ?, proposed_at = ?, updated_at = ? WHERE id = ?`), agreement.StatusProposed, now, now, id); err != nil {
-			return fmt.Errorf("propose agreement %d: %w", id, err)
+			return "", fmt.Errorf("propose agreement %d: %w", id, err)
 		}
-		if err := s.auditAgreement(ctx, tx, id, "proposed", userID, ""); err != nil {
-			return err
-		}
-		v, err = s.agreementTx(ctx, tx, id)
-		return err
+		return "", nil
 	})
-	return v, err
 }
 
 // SignAgreement records a team lead's signature on a proposed version: a
@@ -130,62 +110,66 @@ func (s *Store) SignAgreement(ctx context.Context, id int64, u alinea.User) (agr
 	default:
 		return agreement.Version{}, alinea.Errorf(alinea.EFORBIDDEN, "role %s cannot sign the agreement; a marketing lead (or an admin acting as one) and a sales lead sign", u.Role)
 	}
-	var v agreement.Version
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		cur, err := s.agreementTx(ctx, tx, id)
-		if err != nil {
-			return err
-		}
+	return s.agreementStep(ctx, id, u.ID, "signed", func(tx *sql.Tx, cur agreement.Version) (string, error) {
 		if cur.Status != agreement.StatusProposed {
-			return alinea.Errorf(alinea.ECONFLICT, "agreement version %d is %s; only a proposed version can be signed", id, cur.Status)
+			return "", alinea.Errorf(alinea.ECONFLICT, "agreement version %d is %s; only a proposed version can be signed", id, cur.Status)
 		}
 		for _, sig := range cur.Signatures {
 			if sig.Team == team {
-				return alinea.Errorf(alinea.ECONFLICT, "%s has already signed version %d (%s)", team, id, sig.UserName)
+				return "", alinea.Errorf(alinea.ECONFLICT, "%s has already signed version %d (%s)", team, id, sig.UserName)
 			}
 			if sig.UserID == u.ID {
-				return alinea.Errorf(alinea.EFORBIDDEN, "%s already signed version %d for %s; the other team's lead must sign", u.Email, id, sig.Team)
+				return "", alinea.Errorf(alinea.EFORBIDDEN, "%s already signed version %d for %s; the other team's lead must sign", u.Email, id, sig.Team)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO agreement_signatures (agreement_id, team, user_id, signed_at) VALUES (?, ?, ?, ?)`),
 			id, team, u.ID, ms(s.now())); err != nil {
-			return fmt.Errorf("sign agreement %d: %w", id, mapErr(err))
+			return "", fmt.Errorf("sign agreement %d: %w", id, mapErr(err))
 		}
-		if err := s.auditAgreement(ctx, tx, id, "signed", u.ID, team); err != nil {
-			return err
-		}
-		v, err = s.agreementTx(ctx, tx, id)
-		return err
+		return team, nil
 	})
-	return v, err
 }
 
 // ActivateAgreement makes a version signed by both teams the active one;
 // the previous active version is superseded. Contacts are re-evaluated by
 // a background job the caller enqueues.
 func (s *Store) ActivateAgreement(ctx context.Context, id, userID int64) (agreement.Version, error) {
+	return s.agreementStep(ctx, id, userID, "activated", func(tx *sql.Tx, cur agreement.Version) (string, error) {
+		if cur.Status != agreement.StatusProposed {
+			return "", alinea.Errorf(alinea.ECONFLICT, "agreement version %d is %s; only a proposed version signed by both teams can be activated", id, cur.Status)
+		}
+		for _, team := range []string{"marketing", "sales"} {
+			if !cur.SignedBy(team) {
+				return "", alinea.Errorf(alinea.ECONFLICT, "agreement version %d is not signed by %s yet", id, team)
+			}
+		}
+		now := ms(s.now())
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET status = ?, updated_at = ? WHERE status = ?`), agreement.StatusSuperseded, now, agreement.StatusActive); err != nil {
+			return "", fmt.Errorf("activate agreement %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET status = ?, activated_at = ?, updated_at = ? WHERE id = ?`), agreement.StatusActive, now, now, id); err != nil {
+			return "", fmt.Errorf("activate agreement %d: %w", id, mapErr(err))
+		}
+		return "", nil
+	})
+}
+
+// agreementStep runs one step of a version's life in a transaction: it
+// loads the version, lets step check and change it, records the step in the
+// audit trail (with the detail step returns) and returns the version as it
+// is afterwards. Nothing is half-applied: a refused step changes nothing.
+func (s *Store) agreementStep(ctx context.Context, id, userID int64, action string, step func(tx *sql.Tx, cur agreement.Version) (string, error)) (agreement.Version, error) {
 	var v agreement.Version
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		cur, err := s.agreementTx(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if cur.Status != agreement.StatusProposed {
-			return alinea.Errorf(alinea.ECONFLICT, "agreement version %d is %s; only a proposed version signed by both teams can be activated", id, cur.Status)
+		detail, err := step(tx, cur)
+		if err != nil {
+			return err
 		}
-		for _, team := range []string{"marketing", "sales"} {
-			if !cur.SignedBy(team) {
-				return alinea.Errorf(alinea.ECONFLICT, "agreement version %d is not signed by %s yet", id, team)
-			}
-		}
-		now := ms(s.now())
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET status = ?, updated_at = ? WHERE status = ?`), agreement.StatusSuperseded, now, agreement.StatusActive); err != nil {
-			return fmt.Errorf("activate agreement %d: %w", id, err)
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET status = ?, activated_at = ?, updated_at = ? WHERE id = ?`), agreement.StatusActive, now, now, id); err != nil {
-			return fmt.Errorf("activate agreement %d: %w", id, mapErr(err))
-		}
-		if err := s.auditAgreement(ctx, tx, id, "activated", userID, ""); err != nil {
+		if err := s.auditAgreement(ctx, tx, id, action, userID, detail); err != nil {
 			return err
 		}
 		v, err = s.agreementTx(ctx, tx, id)
