@@ -39,6 +39,9 @@ type ContactHistory struct {
 // produced and how many of those later won.
 type Backtest struct {
 	From, To time.Time
+	// Currency is the first version's currency; won deals in other
+	// currencies are left out of revenue (there are no exchange rates).
+	Currency string
 	runs     []*run
 	wonSeen  map[int64]bool
 	wonTotal wonTally
@@ -90,6 +93,9 @@ type Report struct {
 // labelled for the report (e.g. "v7 (proposed)", "v5 (active)").
 func NewBacktest(from, to time.Time, labels []string, versions []*Compiled) *Backtest {
 	b := &Backtest{From: from, To: to, wonSeen: map[int64]bool{}, wonTotal: wonTally{deals: map[int64]int64{}}}
+	if len(versions) > 0 {
+		b.Currency = versions[0].Doc.Currency
+	}
 	for i, c := range versions {
 		b.runs = append(b.runs, &run{label: labels[i], c: c, relevant: c.referencedEvents(), months: map[string]*MonthRow{}})
 	}

@@ -32,7 +32,7 @@ func (s *Store) Backtest(ctx context.Context, b *agreement.Backtest) ([]agreemen
 				readErr <- err
 				return
 			}
-			hist, err := s.histories(ctx, ids, b.To)
+			hist, err := s.histories(ctx, ids, b.To, b.Currency)
 			if err != nil {
 				readErr <- err
 				return
@@ -80,7 +80,7 @@ func (s *Store) contactIDsAfter(ctx context.Context, after int64, n int) ([]int6
 
 // histories loads facts, events before `to` and won deals of a chunk of
 // contacts (ids ascending) with three range queries.
-func (s *Store) histories(ctx context.Context, ids []int64, to time.Time) (map[int64]*agreement.ContactHistory, error) {
+func (s *Store) histories(ctx context.Context, ids []int64, to time.Time, currency string) (map[int64]*agreement.ContactHistory, error) {
 	from, last := ids[0], ids[len(ids)-1]
 	out := make(map[int64]*agreement.ContactHistory, len(ids))
 	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT c.id, c.email, c.first_name, c.last_name, c.job_title, c.phone, c.country, c.source, c.stage, c.consent,
@@ -133,7 +133,7 @@ func (s *Store) histories(ctx context.Context, ids []int64, to time.Time) (map[i
 		return nil, fmt.Errorf("backtest events: %w", err)
 	}
 	rows, err = s.rdb.QueryContext(ctx, s.q(`SELECT dc.contact_id, d.id, d.closed_at, d.amount FROM deal_contacts dc JOIN deals d ON d.id = dc.deal_id
-		WHERE dc.contact_id >= ? AND dc.contact_id <= ? AND d.status = 'won' AND d.closed_at IS NOT NULL`), from, last)
+		WHERE dc.contact_id >= ? AND dc.contact_id <= ? AND d.status = 'won' AND d.closed_at IS NOT NULL AND d.currency = ?`), from, last, currency)
 	if err != nil {
 		return nil, fmt.Errorf("backtest deals: %w", err)
 	}

@@ -368,3 +368,39 @@ func TestImportEvaluatesUnderTheActiveAgreement(t *testing.T) {
 		}
 	})
 }
+
+func TestGoalRevenueCountsOnlyTheAgreementCurrency(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		ctx := context.Background()
+		now := time.Date(2027, 2, 15, 12, 0, 0, 0, time.UTC)
+		s := storetest.Open(t, b, store.Options{Now: func() time.Time { return now }})
+		activeExample(t, s) // EUR
+		stages, err := s.PipelineStages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var won int64
+		for _, st := range stages {
+			if st.Kind == alinea.DealWon {
+				won = st.ID
+			}
+		}
+		for _, d := range []struct {
+			cur    string
+			amount int64
+		}{{"EUR", 1200000}, {"MXN", 90000000}} {
+			name, cur, amount := "Trato "+d.cur, d.cur, d.amount
+			if _, err := s.CreateDeal(ctx, alinea.DealFields{Name: &name, Currency: &cur, Amount: &amount, StageID: &won}, alinea.Actor{Type: alinea.ActorAPI}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now = now.Add(time.Hour)
+		plan, err := s.GoalPlan(ctx, "2027-Q1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Actual.Deals != 1 || plan.Actual.Revenue != 12000 {
+			t.Fatalf("actual %+v: want the EUR deal only (12,000)", plan.Actual)
+		}
+	})
+}

@@ -31,7 +31,7 @@ func (s *Store) GoalPlan(ctx context.Context, period string) (agreement.Plan, er
 	if now := s.now(); now.Before(measuredTo) {
 		measuredTo = now
 	}
-	hist, err := s.funnelCounts(ctx, measuredTo.AddDate(-1, 0, 0), measuredTo)
+	hist, err := s.funnelCounts(ctx, measuredTo.AddDate(-1, 0, 0), measuredTo, v.Document.Currency)
 	if err != nil {
 		return agreement.Plan{}, err
 	}
@@ -59,7 +59,7 @@ func (s *Store) GoalPlan(ctx context.Context, period string) (agreement.Plan, er
 	}
 	actual := agreement.Counts{}
 	if actualTo.After(p.From) {
-		if actual, err = s.funnelCounts(ctx, p.From, actualTo); err != nil {
+		if actual, err = s.funnelCounts(ctx, p.From, actualTo, v.Document.Currency); err != nil {
 			return agreement.Plan{}, err
 		}
 	}
@@ -68,9 +68,8 @@ func (s *Store) GoalPlan(ctx context.Context, period string) (agreement.Plan, er
 
 // funnelCounts counts, in [from, to), the contacts that reached lead, MQL
 // and SQL (or any later stage: skipping forward counts), and the deals won
-// with their revenue (in major units; amounts are not converted between
-// currencies).
-func (s *Store) funnelCounts(ctx context.Context, from, to time.Time) (agreement.Counts, error) {
+// in the given currency with their revenue (in major units).
+func (s *Store) funnelCounts(ctx context.Context, from, to time.Time, currency string) (agreement.Counts, error) {
 	var c agreement.Counts
 	reached := func(stage alinea.Stage) (int, error) {
 		var later []string
@@ -99,8 +98,10 @@ func (s *Store) funnelCounts(ctx context.Context, from, to time.Time) (agreement
 		return c, err
 	}
 	var revenue int64
-	if err := s.rdb.QueryRowContext(ctx, s.q(`SELECT count(*), COALESCE(sum(amount), 0) FROM deals WHERE status = 'won' AND closed_at >= ? AND closed_at < ?`),
-		ms(from), ms(to)).Scan(&c.Deals, &revenue); err != nil {
+	// Only deals in the agreement's currency count: there are no exchange
+	// rates yet, and adding pesos to euros would be wrong.
+	if err := s.rdb.QueryRowContext(ctx, s.q(`SELECT count(*), COALESCE(sum(amount), 0) FROM deals WHERE status = 'won' AND closed_at >= ? AND closed_at < ? AND currency = ?`),
+		ms(from), ms(to), currency).Scan(&c.Deals, &revenue); err != nil {
 		return c, fmt.Errorf("funnel counts: %w", err)
 	}
 	c.Revenue = float64(revenue) / 100
