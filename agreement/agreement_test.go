@@ -11,7 +11,7 @@ import (
 
 func exampleDoc(t *testing.T) Document {
 	t.Helper()
-	data, err := os.ReadFile("../docs/agreement-example.yaml")
+	data, err := os.ReadFile("../agreement/agreement-example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func (a *apiTest) sendFail(role alinea.Role, method, path, contentType string, b
 
 func exampleDocument(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../docs/agreement-example.yaml")
+	b, err := os.ReadFile("../agreement/agreement-example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 func exampleAgreement(t testing.TB) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../docs/agreement-example.yaml")
+	b, err := os.ReadFile("../agreement/agreement-example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

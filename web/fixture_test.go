@@ -311,7 +311,7 @@ func formatES(n int64) string {
 func activateAgreement(t testing.TB, a *app, period string) {
 	t.Helper()
 	ctx := context.Background()
-	src, err := os.ReadFile("../docs/agreement-example.yaml")
+	src, err := os.ReadFile("../agreement/agreement-example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

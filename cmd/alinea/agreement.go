@@ -28,7 +28,7 @@ import (
 const agreementUsage = `Usage: alinea agreement <command> [arguments] [flags]
 
 The revenue agreement between marketing and sales: a versioned YAML or JSON
-document (see docs/agreement-example.yaml) that goes draft -> proposed ->
+document (see agreement/agreement-example.yaml) that goes draft -> proposed ->
 signed by a marketing lead and a sales lead -> active.
 
 Commands:

@@ -18,7 +18,7 @@ import (
 	"github.com/alinea-crm/alinea/store"
 )
 
-const examplePath = "../../docs/agreement-example.yaml"
+const examplePath = "../../agreement/agreement-example.yaml"
 
 func exampleYAML(t *testing.T) []byte {
 	t.Helper()
