@@ -114,6 +114,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	v, err := activateDemoAgreement(ctx, st, res, time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("activate the demo's revenue agreement: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "alinea demo: revenue agreement version %d (seed 003) signed, active, every contact scored\n", v.ID)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -113,6 +114,22 @@ func TestDemoBuildsServesAndPrintsCredentials(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /api/v1/contacts with the printed API key: %s", resp.Status)
+	}
+	// The demo opens with the seed-003 agreement active and a goal for the
+	// current quarter, so the home page and contact pages have scores.
+	now := time.Now().UTC()
+	quarter := fmt.Sprintf("%d-Q%d", now.Year(), (int(now.Month())-1)/3+1)
+	for _, path := range []string{"/api/v1/agreements/active", "/api/v1/goals/" + quarter} {
+		req, _ := http.NewRequest("GET", url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s on the demo: %s", path, resp.Status)
+		}
 	}
 
 	cancel()
