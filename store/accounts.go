@@ -64,14 +64,7 @@ func derefInt(p *int) int {
 
 // Account returns one account.
 func (s *Store) Account(ctx context.Context, id int64) (alinea.Account, error) {
-	a, err := scanAccount(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+accountColumns+` FROM accounts WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, notFound("account", id)
-	}
-	if err != nil {
-		return a, fmt.Errorf("get account %d: %w", id, err)
-	}
-	return a, nil
+	return s.accountTx(ctx, s.rdb, id)
 }
 
 // AccountByDomain returns the account with a domain, normalised first so
@@ -95,7 +88,8 @@ func (s *Store) AccountByDomain(ctx context.Context, domain string) (alinea.Acco
 	return a, nil
 }
 
-func (s *Store) accountTx(ctx context.Context, tx *sql.Tx, id int64) (alinea.Account, error) {
+// accountTx reads one row in tx or, given s.rdb, outside a transaction.
+func (s *Store) accountTx(ctx context.Context, tx rowQuerier, id int64) (alinea.Account, error) {
 	a, err := scanAccount(tx.QueryRowContext(ctx, s.q(`SELECT `+accountColumns+` FROM accounts WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, notFound("account", id)

@@ -106,17 +106,11 @@ func derefID(p *int64) int64 {
 
 // Contact returns one contact.
 func (s *Store) Contact(ctx context.Context, id int64) (alinea.Contact, error) {
-	c, err := scanContact(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, notFound("contact", id)
-	}
-	if err != nil {
-		return c, fmt.Errorf("get contact %d: %w", id, err)
-	}
-	return c, nil
+	return s.contactTx(ctx, s.rdb, id)
 }
 
-func (s *Store) contactTx(ctx context.Context, tx *sql.Tx, id int64) (alinea.Contact, error) {
+// contactTx reads one row in tx or, given s.rdb, outside a transaction.
+func (s *Store) contactTx(ctx context.Context, tx rowQuerier, id int64) (alinea.Contact, error) {
 	c, err := scanContact(tx.QueryRowContext(ctx, s.q(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, notFound("contact", id)

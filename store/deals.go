@@ -169,21 +169,11 @@ func (s *Store) insertDealStage(ctx context.Context, tx *sql.Tx, dealID, from, t
 
 // Deal returns one deal with its contacts.
 func (s *Store) Deal(ctx context.Context, id int64) (alinea.Deal, error) {
-	d, err := scanDeal(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+dealColumns+` FROM deals WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return d, notFound("deal", id)
-	}
-	if err != nil {
-		return d, fmt.Errorf("get deal %d: %w", id, err)
-	}
-	deals := []alinea.Deal{d}
-	if err := s.loadDealContacts(ctx, s.rdb, deals); err != nil {
-		return d, err
-	}
-	return deals[0], nil
+	return s.dealTx(ctx, s.rdb, id)
 }
 
-func (s *Store) dealTx(ctx context.Context, tx *sql.Tx, id int64) (alinea.Deal, error) {
+// dealTx reads one row in tx or, given s.rdb, outside a transaction.
+func (s *Store) dealTx(ctx context.Context, tx rowQuerier, id int64) (alinea.Deal, error) {
 	d, err := scanDeal(tx.QueryRowContext(ctx, s.q(`SELECT `+dealColumns+` FROM deals WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, notFound("deal", id)
