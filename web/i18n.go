@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math"
 	"slices"
 	"strconv"
@@ -45,15 +46,33 @@ type locales struct {
 	matcher language.Matcher
 }
 
-// readCatalog returns one language's messages as written in its file.
+// readCatalog returns one language's messages: locales/<code>.json plus
+// every locales/<area>.<code>.json, so each part of the UI can keep its
+// messages in its own file. A key defined in two files is an error naming
+// both.
 func readCatalog(code string) (map[string]json.RawMessage, error) {
-	raw, err := localeFiles.ReadFile("locales/" + code + ".json")
+	areas, err := fs.Glob(localeFiles, "locales/*."+code+".json")
 	if err != nil {
 		return nil, fmt.Errorf("message catalog %s: %w", code, err)
 	}
-	var msgs map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &msgs); err != nil {
-		return nil, fmt.Errorf("message catalog locales/%s.json: %w", code, err)
+	msgs := map[string]json.RawMessage{}
+	from := map[string]string{}
+	for _, name := range append([]string{"locales/" + code + ".json"}, areas...) {
+		raw, err := localeFiles.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("message catalog %s: %w", code, err)
+		}
+		var file map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &file); err != nil {
+			return nil, fmt.Errorf("message catalog %s: %w", name, err)
+		}
+		for key, msg := range file {
+			if prev, dup := from[key]; dup {
+				return nil, fmt.Errorf("message catalog %s: key %q is already defined in %s", name, key, prev)
+			}
+			from[key] = name
+			msgs[key] = msg
+		}
 	}
 	return msgs, nil
 }
