@@ -43,6 +43,10 @@ type Config struct {
 	MaxWorkers int
 	// PollInterval is how often idle workers look for new jobs.
 	PollInterval time.Duration
+	// Periodic jobs (SLA clock sweeps, delivery retries) are scheduled by
+	// River's elected leader, so with several instances each runs once per
+	// interval rather than once per instance.
+	Periodic []*river.PeriodicJob
 }
 
 // Migrate creates or updates River's tables.
@@ -83,6 +87,7 @@ func New(st *store.Store, cfg Config) (*Queue, error) {
 	if cfg.Workers != nil {
 		rc.Workers = cfg.Workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, cfg.MaxWorkers)}}
+		rc.PeriodicJobs = cfg.Periodic
 	}
 	sqlDB, pool := st.Handles()
 	if st.Backend() == store.Postgres {
