@@ -166,6 +166,14 @@ func TestCompileRefusesBadDocuments(t *testing.T) {
 		{"sla team", func(d *Document) { d.SLAs[3].Team = "sales" }, "slas[3].team", "marketing commitment"},
 		{"goal period", func(d *Document) { d.Goals[0].Period = "Q1 2027" }, "goals[0].period", "quarter"},
 		{"missing mql", func(d *Document) { d.Definitions.MQL = Definition{} }, "definitions.mql", "needs a 'when'"},
+		{"time zone", func(d *Document) { d.Calendar.TimeZone = "Europe/Atlantis" }, "calendar.time_zone", "unknown time zone"},
+		{"opening hours", func(d *Document) { d.Calendar.Hours[1] = "15:00-13:00" }, "calendar.hours[1]", "end after it starts"},
+		{"routing history", func(d *Document) { d.Routing.Rules[0].When = `did("Trial Started")` }, "routing.rules[0].when", "not the event history"},
+		{"routing syntax", func(d *Document) { d.Routing.Rules[1].When = `contact.country in [` }, "routing.rules[1].when", "line 1"},
+		{"routing rep", func(d *Document) { d.Routing.Rules[3].Reps[1].Email = "carlos" }, "routing.rules[3].reps[1].email", "user's email"},
+		{"routing weight", func(d *Document) { d.Routing.Rules[3].Reps[0].Weight = 500 }, "routing.rules[3].reps[0].weight", "between 1 and 100"},
+		{"routing queue", func(d *Document) { d.Routing.FallbackQueue = "Sales Inbox" }, "routing.fallback_queue", "lower_snake_case"},
+		{"escalation", func(d *Document) { d.SLAs[0].EscalateAfterHours = -1 }, "slas[0].escalate_after_hours", "between 0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -389,5 +397,63 @@ func TestSummaryRoundTrip(t *testing.T) {
 	}
 	if back.Types[`Página "vista"`] == nil {
 		t.Fatal("an event name with quotes and accents was lost")
+	}
+}
+
+func TestRouteTakesTheFirstMatchingRule(t *testing.T) {
+	c, err := Compile(exampleDoc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		country   string
+		employees int
+		want      string // "" = no rule
+	}{
+		{"ES", 10, "spain"},
+		{"ES", 5000, "spain"}, // the first match wins
+		{"PE", 10, "latam_north"},
+		{"GB", 10, "english_speaking"},
+		{"FR", 2000, "large_accounts_anywhere"},
+		{"FR", 20, ""},
+	}
+	for _, tt := range tests {
+		rule, ok, errs := c.Route(ContactFacts{Country: tt.country}, AccountFacts{Employees: tt.employees}, 50, 50)
+		if len(errs) > 0 {
+			t.Errorf("%s/%d: rule errors %v", tt.country, tt.employees, errs)
+		}
+		if ok != (tt.want != "") || rule.Name != tt.want {
+			t.Errorf("%s with %d employees routed by %q (matched %v), want %q", tt.country, tt.employees, rule.Name, ok, tt.want)
+		}
+	}
+}
+
+func TestExampleCalendarIsBusinessHoursInMadrid(t *testing.T) {
+	c, err := Compile(exampleDoc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := c.Calendar()
+	// Friday 2027-01-08 17:00 Madrid (16:00 UTC) plus the accept_mql term's
+	// 8 business hours: 1 on Friday, 7 on Monday (9-14, 15-17).
+	got := cal.Add(time.Date(2027, 1, 8, 16, 0, 0, 0, time.UTC), 8*time.Hour)
+	if want := time.Date(2027, 1, 11, 16, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("deadline %s, want %s", got, want)
+	}
+	if cal.Working(time.Date(2027, 1, 6, 12, 0, 0, 0, time.UTC)) {
+		t.Error("Epiphany (2027-01-06) is a holiday in the example")
+	}
+}
+
+func TestNoCalendarMeansWeekdayOfficeHoursUTC(t *testing.T) {
+	d := exampleDoc(t)
+	d.Calendar = nil
+	c, err := Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Calendar().Add(time.Date(2027, 1, 9, 12, 0, 0, 0, time.UTC), time.Hour) // a Saturday
+	if want := time.Date(2027, 1, 11, 10, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("deadline %s, want %s", got, want)
 	}
 }

@@ -6,11 +6,14 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/alinea-crm/alinea/calendar"
 )
 
 // Compiled is a validated agreement whose expressions are compiled once and
@@ -24,6 +27,13 @@ type Compiled struct {
 	halfLifeKeys []string
 	halfLives    map[string][]float64
 	reasons      map[string]bool
+	routes       []compiledRoute
+	calendar     *calendar.Calendar
+}
+
+type compiledRoute struct {
+	rule RouteRule
+	prog *vm.Program
 }
 
 type compiledDef struct {
@@ -171,6 +181,19 @@ func Compile(d Document) (*Compiled, error) {
 			p.add(path+".label_en", "is required (the English label sales will see)")
 		}
 	}
+	c.compileCalendar(p, d.Calendar)
+	c.compileRouting(p, d.Routing)
+	for i, s := range d.SLAs {
+		path := fmt.Sprintf("slas[%d]", i)
+		if s.EscalateAfterHours < 0 || s.EscalateAfterHours > 24*30 {
+			p.add(path+".escalate_after_hours", "must be between 0 (never) and 720")
+		}
+		for j, ev := range s.TouchEvents {
+			if strings.TrimSpace(ev) == "" {
+				p.add(fmt.Sprintf("%s.touch_events[%d]", path, j), "is empty")
+			}
+		}
+	}
 	if len(d.RejectionReasons) == 0 {
 		p.add("rejection_reasons", "list at least one reason sales may give when sending a lead back")
 	}
@@ -262,6 +285,95 @@ func checkSLAs(p *Problems, slas []SLA) {
 			}
 		}
 	}
+}
+
+func (c *Compiled) compileCalendar(p *Problems, spec *calendar.Spec) {
+	if spec == nil {
+		cal, _ := calendar.New(calendar.Default)
+		c.calendar = cal
+		return
+	}
+	cal, errs := calendar.New(*spec)
+	for _, e := range errs {
+		p.add("calendar."+e.Field, "%s", e.Message)
+	}
+	c.calendar = cal
+}
+
+func (c *Compiled) compileRouting(p *Problems, r Routing) {
+	if r.FallbackQueue != "" && !codePattern.MatchString(r.FallbackQueue) {
+		p.add("routing.fallback_queue", "must be lower_snake_case; got %q", r.FallbackQueue)
+	}
+	seen := map[string]bool{}
+	for i, rule := range r.Rules {
+		path := fmt.Sprintf("routing.rules[%d]", i)
+		if !codePattern.MatchString(rule.Name) {
+			p.add(path+".name", "must be lower_snake_case; got %q", rule.Name)
+		} else if seen[rule.Name] {
+			p.add(path+".name", "%q appears twice", rule.Name)
+		}
+		seen[rule.Name] = true
+		emails := map[string]bool{}
+		for j, rep := range rule.Reps {
+			rp := fmt.Sprintf("%s.reps[%d]", path, j)
+			email := strings.ToLower(strings.TrimSpace(rep.Email))
+			if !strings.Contains(email, "@") {
+				p.add(rp+".email", "must be a user's email; got %q", rep.Email)
+			} else if emails[email] {
+				p.add(rp+".email", "%s appears twice in this rule", email)
+			}
+			emails[email] = true
+			if rep.Weight < 0 || rep.Weight > 100 {
+				p.add(rp+".weight", "must be between 1 and 100 (1 when left out); got %d", rep.Weight)
+			}
+		}
+		if strings.TrimSpace(rule.When) == "" {
+			p.add(path+".when", `is required (use "true" for a rule that takes every lead)`)
+			continue
+		}
+		prog := compileBool(p, path+".when", rule.When)
+		if prog == nil {
+			continue
+		}
+		if usesHistory(prog.Node()) {
+			p.add(path+".when", "routing rules read contact and account properties and the scores (fit, engagement), not the event history")
+			continue
+		}
+		c.routes = append(c.routes, compiledRoute{rule: rule, prog: prog})
+	}
+}
+
+// usesHistory reports whether an expression calls a history function.
+func usesHistory(root ast.Node) bool {
+	found := false
+	ast.Walk(&root, visitorFunc(func(n *ast.Node) {
+		if id, ok := (*n).(*ast.IdentifierNode); ok && id.Value == stateArg {
+			found = true
+		}
+	}))
+	return found
+}
+
+// Calendar is the business-hours calendar SLA clocks run in.
+func (c *Compiled) Calendar() *calendar.Calendar { return c.calendar }
+
+// Route returns the first routing rule that holds for the contact, or
+// false when none does. A rule that fails at run time (say, comparing a
+// missing property) is skipped and reported in errs.
+func (c *Compiled) Route(contact ContactFacts, account AccountFacts, fit, engagement int) (rule RouteRule, ok bool, errs []RuleError) {
+	e := newEnv(contact, account, nil, time.Time{})
+	e.Fit, e.Engagement = fit, engagement
+	for _, r := range c.routes {
+		match, err := runBool(r.prog, e)
+		if err != nil {
+			errs = append(errs, RuleError{Rule: r.rule.Name, Message: err.Error()})
+			continue
+		}
+		if match {
+			return r.rule, true, errs
+		}
+	}
+	return RouteRule{}, false, errs
 }
 
 func checkPlaybooks(p *Problems, pbs []Playbook) {

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/alinea-crm/alinea"
+	"github.com/alinea-crm/alinea/calendar"
 )
 
 // Document is an agreement version's content, as written by people in YAML
@@ -30,7 +31,11 @@ type Document struct {
 	Grades           Grades            `json:"grades" yaml:"grades"`
 	RejectionReasons []RejectionReason `json:"rejection_reasons" yaml:"rejection_reasons"`
 	SLAs             []SLA             `json:"slas,omitempty" yaml:"slas,omitempty"`
-	Playbooks        []Playbook        `json:"playbooks,omitempty" yaml:"playbooks,omitempty"`
+	// Calendar is when SLA clocks run; calendar.Default when left out.
+	Calendar *calendar.Spec `json:"calendar,omitempty" yaml:"calendar,omitempty"`
+	// Routing says which sales rep receives a new MQL.
+	Routing   Routing    `json:"routing,omitzero" yaml:"routing,omitempty"`
+	Playbooks []Playbook `json:"playbooks,omitempty" yaml:"playbooks,omitempty"`
 }
 
 // Goal is a shared revenue target for a period: a month ("2027-01"), a
@@ -113,6 +118,67 @@ type SLA struct {
 	Of            int     `json:"of,omitempty" yaml:"of,omitempty"`
 	Days          int     `json:"days,omitempty" yaml:"days,omitempty"`
 	Period        string  `json:"period,omitempty" yaml:"period,omitempty"`
+	// EscalateAfterHours is how many business hours after a breach the
+	// rep's manager is told too; 0 never escalates.
+	EscalateAfterHours float64 `json:"escalate_after_hours,omitempty" yaml:"escalate_after_hours,omitempty"`
+	// TouchEvents are the events that count as a touch for first_touch_within
+	// and touches_within; DefaultTouchEvents when left out.
+	TouchEvents []string `json:"touch_events,omitempty" yaml:"touch_events,omitempty"`
+}
+
+// DefaultTouchEvents are the sales activities logged as events that count
+// as touching a lead.
+var DefaultTouchEvents = []string{"Call Logged", "Email Sent", "Meeting Held"}
+
+// Touches returns the events that count as a touch for this term.
+func (s SLA) Touches() []string {
+	if len(s.TouchEvents) == 0 {
+		return DefaultTouchEvents
+	}
+	return s.TouchEvents
+}
+
+// Routing assigns new MQLs: the first rule whose expression holds for the
+// contact names the reps who share its leads; when no rule matches, or no
+// rep of the matching rule can take one more, the lead waits in the
+// fallback queue for a manager.
+type Routing struct {
+	Rules         []RouteRule `json:"rules,omitempty" yaml:"rules,omitempty"`
+	FallbackQueue string      `json:"fallback_queue,omitempty" yaml:"fallback_queue,omitempty"`
+}
+
+// DefaultFallbackQueue is the queue leads wait in when routing names none.
+const DefaultFallbackQueue = "unassigned"
+
+// Queue is the fallback queue's name.
+func (r Routing) Queue() string {
+	if r.FallbackQueue == "" {
+		return DefaultFallbackQueue
+	}
+	return r.FallbackQueue
+}
+
+// RouteRule is a territory: which contacts (an expression on contact and
+// account properties and the scores) go to which reps. A rule without reps
+// shares its leads among every active sales rep.
+type RouteRule struct {
+	Name string   `json:"name" yaml:"name"`
+	When string   `json:"when" yaml:"when"`
+	Reps []RepRef `json:"reps,omitempty" yaml:"reps,omitempty"`
+}
+
+// RepRef is a rep of a rule, by email, with their share (1 when left out).
+type RepRef struct {
+	Email  string `json:"email" yaml:"email"`
+	Weight int    `json:"weight,omitempty" yaml:"weight,omitempty"`
+}
+
+// Share is the rep's weight, 1 when left out.
+func (r RepRef) Share() int {
+	if r.Weight == 0 {
+		return 1
+	}
+	return r.Weight
 }
 
 // SLA kinds.
