@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -158,6 +159,9 @@ func exportContacts(ctx context.Context, st *store.Store, filter alinea.ContactF
 			rec = append(rec[:0], strconv.FormatInt(c.ID, 10), c.Email, c.ExternalID, c.FirstName, c.LastName, c.Phone, c.JobTitle,
 				idOrEmpty(c.AccountID), c.Country, c.Source, ownerEmail[c.OwnerID], string(c.Consent), string(c.Stage), string(c.Mode),
 				exportTime(c.StageChangedAt), string(c.Properties), exportTime(c.CreatedAt), exportTime(c.UpdatedAt))
+			for i := range rec {
+				rec[i] = defuseFormula(rec[i])
+			}
 			if err := cw.Write(rec); err != nil {
 				return n, err
 			}
@@ -173,6 +177,29 @@ func exportContacts(ctx context.Context, st *store.Store, filter alinea.ContactF
 		return n, err
 	}
 	return n, bw.Flush()
+}
+
+// defuseFormula keeps a spreadsheet from running a cell as a formula:
+// contact fields come from public forms and tracking, so a name such as
+// =HYPERLINK(...) must reach Excel or LibreOffice as text. Such cells get a
+// leading apostrophe (OWASP's advice). Phone numbers and signed numbers
+// ("+34 600 12 34 56", "-5") are left alone: they start with + or - but
+// hold nothing a spreadsheet would run.
+func defuseFormula(v string) string {
+	if v == "" {
+		return v
+	}
+	switch v[0] {
+	case '=', '@', '\t', '\r':
+		return "'" + v
+	case '+', '-':
+		for _, r := range v[1:] {
+			if !strings.ContainsRune("0123456789 ().-/", r) {
+				return "'" + v
+			}
+		}
+	}
+	return v
 }
 
 func idOrEmpty(id int64) string {
