@@ -11,6 +11,7 @@ import (
 
 	"github.com/alinea-crm/alinea"
 	"github.com/alinea-crm/alinea/agreement"
+	"github.com/alinea-crm/alinea/calendar"
 	"github.com/alinea-crm/alinea/store"
 	"github.com/alinea-crm/alinea/store/storetest"
 )
@@ -224,6 +225,10 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"AgreementGrades", agreement.Grades{}, nil},
 		{"AgreementRejectionReason", agreement.RejectionReason{}, nil},
 		{"AgreementSLA", agreement.SLA{}, nil},
+		{"AgreementCalendar", calendar.Spec{}, nil},
+		{"AgreementRouting", agreement.Routing{}, nil},
+		{"AgreementRouteRule", agreement.RouteRule{}, nil},
+		{"AgreementRepRef", agreement.RepRef{}, nil},
 		{"AgreementAction", agreement.Action{}, nil},
 		{"AgreementPlaybook", agreement.Playbook{}, nil},
 		{"AgreementDocument", agreement.Document{}, nil},
