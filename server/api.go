@@ -73,6 +73,20 @@ func (s *Server) apiRoutes() {
 	s.handle("POST /api/v1/agreements/{id}/backtest", s.authed(s.backtestAgreement, editors...))
 	s.handle("GET /api/v1/contacts/{id}/score", s.authed(s.contactScore))
 	s.handle("GET /api/v1/goals/{period}", s.authed(s.goalPlan))
+
+	// Notification webhooks and the delivery log (api_webhooks.go).
+	s.webhookRoutes()
+
+	// The handoff: routed MQLs, accept/reject, reps' settings, SLA report.
+	s.handle("GET /api/v1/handoffs", s.authed(s.listHandoffs))
+	s.handle("GET /api/v1/handoffs/{id}", s.authed(s.getHandoff))
+	s.handle("POST /api/v1/handoffs/{id}/accept", s.authed(s.acceptHandoff, sellers...))
+	s.handle("POST /api/v1/handoffs/{id}/reject", s.authed(s.rejectHandoff, sellers...))
+	s.handle("GET /api/v1/reps", s.authed(s.listReps))
+	s.handle("PUT /api/v1/reps/{id}", s.authed(s.updateRep, managers...))
+	s.handle("POST /api/v1/reps/{id}/absences", s.authed(s.createAbsence, sellers...))
+	s.handle("DELETE /api/v1/absences/{id}", s.authed(s.deleteAbsence, managers...))
+	s.handle("GET /api/v1/reports/sla/{period}", s.authed(s.slaReport))
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {

@@ -45,7 +45,15 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	flags.StringVar(&events, "events", envDefault(e, "demo-events", strconv.Itoa(demo.DefaultEvents)), "number of events (ALINEA_DEMO_EVENTS)")
 	flags.StringVar(&now, "now", envDefault(e, "demo-now", ""), "the data covers the year before this date, YYYY-MM-DD or RFC 3339; default today 00:00 UTC (ALINEA_DEMO_NOW)")
 	flags.BoolVar(&o.force, "force", false, "replace the --db file if it exists (no environment equivalent)")
+	workerFlags(e, flags, &c)
+	notifyFlags(e, flags, &c)
 	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if err := checkWorkerFlags(&c); err != nil {
+		return err
+	}
+	if err := checkNotifyFlags(&c); err != nil {
 		return err
 	}
 	if flags.NArg() > 0 {

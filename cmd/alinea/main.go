@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alinea-crm/alinea"
 	"github.com/alinea-crm/alinea/store"
@@ -101,11 +102,19 @@ type config struct {
 	LogLevel string
 	// SecureCookies marks the web UI's cookies Secure (behind HTTPS).
 	SecureCookies bool
+	// SweepInterval is how often the handoff worker routes new MQLs and
+	// checks SLA clocks (serve and demo).
+	SweepInterval time.Duration
+	sweepInterval string
+	// SMTPURL configures notification email (password inside: never
+	// logged); BaseURL makes the links in emails absolute.
+	SMTPURL string
+	BaseURL string
 }
 
 // String masks the password of a PostgreSQL URL so config can be logged.
 func (c config) String() string {
-	return fmt.Sprintf("db=%s addr=%s log-level=%s secure-cookies=%t", maskDSN(c.DB), c.Addr, c.LogLevel, c.SecureCookies)
+	return fmt.Sprintf("db=%s addr=%s log-level=%s secure-cookies=%t smtp=%s base-url=%s", maskDSN(c.DB), c.Addr, c.LogLevel, c.SecureCookies, c.maskedSMTP(), c.BaseURL)
 }
 
 func maskDSN(dsn string) string {

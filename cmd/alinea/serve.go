@@ -19,7 +19,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var c config
 	fs := newFlags(e, "serve")
 	commonFlags(e, fs, &c)
+	workerFlags(e, fs, &c)
+	notifyFlags(e, fs, &c)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkWorkerFlags(&c); err != nil {
+		return err
+	}
+	if err := checkNotifyFlags(&c); err != nil {
 		return err
 	}
 	st, log, err := c.open(ctx, e, true)
@@ -46,7 +54,11 @@ func serve(ctx context.Context, st *store.Store, ln net.Listener, c config, e *e
 	}
 	workers := river.NewWorkers()
 	registerWorkers(workers, st, log)
-	queue, err := jobs.New(st, jobs.Config{Logger: log, Workers: workers, MaxWorkers: 4})
+	if err := registerDeliveryWorkers(workers, st, c, log); err != nil {
+		return err
+	}
+	periodic := append(periodicJobs(c), jobs.DeliverySweep(jobs.DeliverySweepInterval))
+	queue, err := jobs.New(st, jobs.Config{Logger: log, Workers: workers, MaxWorkers: 4, Periodic: periodic})
 	if err != nil {
 		return err
 	}
@@ -68,5 +80,6 @@ func serve(ctx context.Context, st *store.Store, ln net.Listener, c config, e *e
 // registerWorkers adds every background job kind this binary works.
 func registerWorkers(w *river.Workers, st *store.Store, log *slog.Logger) {
 	river.AddWorker(w, &jobs.ReevaluateWorker{Store: st, Log: log})
+	river.AddWorker(w, &jobs.HandoffSweepWorker{Store: st, Log: log})
 	river.AddWorker(w, &jobs.ImportWorker{Store: st, Log: log})
 }
