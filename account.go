@@ -68,12 +68,17 @@ func (f *AccountFields) Validate(creating bool) error {
 	return fe.Err("invalid account")
 }
 
-// AccountFilter selects accounts; After is the id cursor.
+// AccountFilter selects accounts. After pages upwards by id; Before pages
+// downwards from an id (newest first).
 type AccountFilter struct {
-	Domain string
-	Search string
-	After  int64
-	Limit  int
+	Domain   string
+	Search   string
+	Industry string
+	Country  string
+	OwnerID  int64
+	After    int64
+	Before   int64
+	Limit    int
 }
 
 // NormalizeDomain turns "https://www.Acme.es/about" into "acme.es".

@@ -33,7 +33,12 @@ type User struct {
 	Role      Role      `json:"role"`
 	Locale    string    `json:"locale"`
 	CreatedAt time.Time `json:"created_at"`
+	// DeactivatedAt is set while the user may not sign in or use API keys.
+	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 }
+
+// Active reports whether the user may sign in.
+func (u User) Active() bool { return u.DeactivatedAt == nil }
 
 // NewUser is the input to create a user.
 type NewUser struct {
@@ -79,14 +84,16 @@ type APIKey struct {
 	Prefix     string     `json:"prefix"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
 // WriteKey authorises event ingestion from one source (a site, an app).
 type WriteKey struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Prefix    string    `json:"prefix"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Prefix    string     `json:"prefix"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 // NormalizeEmail lower-cases and trims an address and checks its syntax, so

@@ -79,12 +79,15 @@ func joinRoles(roles []alinea.Role) string {
 }
 
 // writeKeyCache keeps recently seen write keys in memory: ingestion is the
-// hot path and write keys change rarely.
+// hot path and write keys change rarely. A revocation through the same
+// store empties it, so a revoked key is refused at once.
 type writeKeyCache struct {
 	store *store.Store
 	ttl   time.Duration
 	mu    sync.Mutex
 	keys  map[string]cachedKey
+	// revocations is the store's count of revoked keys when keys was filled.
+	revocations int64
 }
 
 type cachedKey struct {
@@ -100,6 +103,10 @@ func newWriteKeyCache(st *store.Store, ttl time.Duration) *writeKeyCache {
 func (c *writeKeyCache) lookup(ctx context.Context, secret string) (alinea.WriteKey, error) {
 	now := time.Now()
 	c.mu.Lock()
+	if n := c.store.WriteKeyRevocations(); n != c.revocations {
+		c.keys, c.revocations = map[string]cachedKey{}, n
+	}
+	seen := c.revocations
 	k, ok := c.keys[secret]
 	c.mu.Unlock()
 	if ok && now.Before(k.expires) {
@@ -110,10 +117,15 @@ func (c *writeKeyCache) lookup(ctx context.Context, secret string) (alinea.Write
 		return key, err // a database error is not cached
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.store.WriteKeyRevocations() != seen {
+		// A key was revoked while this one was read: what was read may be
+		// stale, so it is not kept.
+		return key, err
+	}
 	if len(c.keys) > 10000 {
 		c.keys = map[string]cachedKey{} // bound memory against key-guessing floods
 	}
 	c.keys[secret] = cachedKey{key: key, err: err, expires: now.Add(c.ttl)}
-	c.mu.Unlock()
 	return key, err
 }

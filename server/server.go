@@ -64,7 +64,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("/api/", s.apiNotFound)
 	s.mux.HandleFunc("/v1/", s.apiNotFound)
 	// Everything else is the web UI, with its own route table (web/routes.go).
-	s.mux.Handle("/", web.New(web.Config{Store: cfg.Store, Logger: s.log, Now: s.now, Secure: cfg.SecureCookies}))
+	s.mux.Handle("/", web.New(web.Config{Store: cfg.Store, Logger: s.log, Now: s.now, Secure: cfg.SecureCookies, Jobs: cfg.Jobs}))
 	return s
 }
 

@@ -171,8 +171,9 @@ func (s *Store) DeleteAccount(ctx context.Context, id int64) error {
 	return s.deleteByID(ctx, "accounts", "account", id)
 }
 
-// Accounts lists accounts matching f in id order; the returned cursor is 0
-// on the last page.
+// Accounts lists accounts matching f in id order, or from Before downwards
+// in descending id order; the returned cursor is the last id of the page, 0
+// when no more match in that direction.
 func (s *Store) Accounts(ctx context.Context, f alinea.AccountFilter) ([]alinea.Account, int64, error) {
 	var where []string
 	var args []any
@@ -189,7 +190,26 @@ func (s *Store) Accounts(ctx context.Context, f alinea.AccountFilter) ([]alinea.
 		where = append(where, "(lower(name) LIKE ? OR domain LIKE ?)")
 		args = append(args, like, like)
 	}
-	if f.After > 0 {
+	// Industry, country and owner each have an index ending in id, so a
+	// filtered page walks only the matching accounts in id order.
+	if f.Industry != "" {
+		where = append(where, "industry = ?")
+		args = append(args, f.Industry)
+	}
+	if f.Country != "" {
+		where = append(where, "country = ?")
+		args = append(args, strings.ToUpper(f.Country))
+	}
+	if f.OwnerID != 0 {
+		where = append(where, "owner_id = ?")
+		args = append(args, f.OwnerID)
+	}
+	order := "id"
+	if f.Before > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.Before)
+		order = "id DESC"
+	} else if f.After > 0 {
 		where = append(where, "id > ?")
 		args = append(args, f.After)
 	}
@@ -198,7 +218,7 @@ func (s *Store) Accounts(ctx context.Context, f alinea.AccountFilter) ([]alinea.
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY id"
+	q += " ORDER BY " + order
 	return listPage(ctx, s, "accounts", q, args, n, scanAccount, func(v alinea.Account) int64 { return v.ID })
 }
 

@@ -55,14 +55,15 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, expiresAt time.
 
 // SessionByToken returns a live session with its user and records that it
 // was used. A session lives until its ExpiresAt and while it was last used
-// less than idle ago; any other token, ended or unknown, is EUNAUTHORIZED.
+// less than idle ago, and only while its user is active; any other token,
+// ended or unknown, is EUNAUTHORIZED.
 func (s *Store) SessionByToken(ctx context.Context, token string, idle time.Duration) (Session, alinea.User, error) {
 	var sess Session
 	var u alinea.User
 	var created, expires, seen, userCreated int64
 	err := s.rdb.QueryRowContext(ctx, s.q(`SELECT s.id, s.user_id, s.csrf_secret, s.created_at, s.expires_at, s.last_seen_at,
 		u.id, u.email, u.name, u.role, u.locale, u.created_at
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`), auth.HashSecret(token)).
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.deactivated_at IS NULL`), auth.HashSecret(token)).
 		Scan(&sess.ID, &sess.UserID, &sess.CSRFSecret, &created, &expires, &seen, &u.ID, &u.Email, &u.Name, &u.Role, &u.Locale, &userCreated)
 	ended := alinea.Errorf(alinea.EUNAUTHORIZED, "the session has ended or does not exist; sign in again")
 	if errors.Is(err, sql.ErrNoRows) {

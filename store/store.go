@@ -55,6 +55,9 @@ type Store struct {
 	ingest *ingester
 	// live caches the active agreement, compiled, for live evaluation.
 	live atomic.Pointer[liveAgreement]
+	// writeKeyRevocations counts write keys revoked through this Store, so
+	// that caches of write keys (ingestion's) can drop what they hold.
+	writeKeyRevocations atomic.Int64
 }
 
 // Options tunes Open.

@@ -331,7 +331,10 @@ func contactDetails(l *locale, c alinea.Contact, company string) []detail {
 	add(l.T("contact.email"), c.Email, template.URL("mailto:"+c.Email))
 	add(l.T("contact.phone"), c.Phone, template.URL("tel:"+strings.ReplaceAll(c.Phone, " ", "")))
 	add(l.T("contact.job_title"), c.JobTitle, "")
-	add(l.T("contact.company"), company, "")
+	if company != "" {
+		// The company links to its account page.
+		add(l.T("contact.company"), company, template.URL(fmt.Sprintf("/accounts/%d", c.AccountID)))
+	}
 	add(l.T("contact.country"), l.Country(c.Country), "")
 	add(l.T("contact.source"), c.Source, "")
 	add(l.T("contact.consent"), l.T("consent."+string(c.Consent)), "")

@@ -17,6 +17,10 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	home := &home{store: cfg.Store, views: views, now: cfg.Now}
 	contacts := &contactList{store: cfg.Store, views: views}
 	contact := &contactPage{store: cfg.Store, views: views, now: cfg.Now}
+	accounts := &accountList{store: cfg.Store, views: views}
+	account := &accountPage{store: cfg.Store, views: views}
+	settings := &settingsPages{store: cfg.Store, views: views}
+	agreements := newAgreementPages(cfg, views)
 
 	ui.mux.Handle("GET /static/{file}", files)
 
@@ -30,6 +34,43 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	ui.mux.Handle("GET /contacts/{id}", g.member(contact.show))
 	ui.mux.Handle("POST /contacts/{id}/notes", g.member(contact.addNote))
 	ui.mux.Handle("POST /contacts/{id}/stage", g.member(contact.changeStage))
+	ui.mux.Handle("GET /accounts", g.member(accounts.list))
+	ui.mux.Handle("GET /accounts/{id}", g.member(account.show))
+
+	ui.mux.Handle("GET /agreement", g.member(agreements.overview))
+	ui.mux.Handle("POST /agreement/drafts", g.member(agreements.newDraft, agreementEditors...))
+	ui.mux.Handle("GET /agreement/versions/{id}", g.member(agreements.version))
+	ui.mux.Handle("POST /agreement/versions/{id}", g.member(agreements.save, agreementEditors...))
+	ui.mux.Handle("POST /agreement/versions/{id}/validate", g.member(agreements.validate, agreementEditors...))
+	ui.mux.Handle("POST /agreement/versions/{id}/propose", g.member(agreements.propose, agreementEditors...))
+	ui.mux.Handle("POST /agreement/versions/{id}/sign", g.member(agreements.sign))
+	ui.mux.Handle("POST /agreement/versions/{id}/activate", g.member(agreements.activateVersion, agreementEditors...))
+
+	// Settings are for administrators; settings.admin tells anyone else so
+	// in their language.
+	ui.mux.Handle("GET /settings", g.member(settings.admin(settings.index)))
+	ui.mux.Handle("GET /settings/users", g.member(settings.admin(settings.users)))
+	ui.mux.Handle("POST /settings/users", g.member(settings.admin(settings.createUser)))
+	ui.mux.Handle("POST /settings/users/{id}/role", g.member(settings.admin(settings.changeRole)))
+	ui.mux.Handle("POST /settings/users/{id}/deactivate", g.member(settings.admin(settings.deactivate)))
+	ui.mux.Handle("POST /settings/users/{id}/reactivate", g.member(settings.admin(settings.reactivate)))
+	ui.mux.Handle("GET /settings/apikeys", g.member(settings.admin(settings.apiKeys)))
+	ui.mux.Handle("POST /settings/apikeys", g.member(settings.admin(settings.createAPIKey)))
+	ui.mux.Handle("POST /settings/apikeys/{id}/revoke", g.member(settings.admin(settings.revokeAPIKey)))
+	ui.mux.Handle("GET /settings/writekeys", g.member(settings.admin(settings.writeKeys)))
+	ui.mux.Handle("POST /settings/writekeys", g.member(settings.admin(settings.createWriteKey)))
+	ui.mux.Handle("POST /settings/writekeys/{id}/revoke", g.member(settings.admin(settings.revokeWriteKey)))
+
+	// Notification webhooks (admins) and the delivery log (admins and
+	// managers): settings_webhooks.go.
+	notifications := &notificationPages{store: cfg.Store, jobs: cfg.Jobs, views: views}
+	ui.mux.Handle("GET /settings/webhooks", g.member(notifications.webhooks, alinea.RoleAdmin))
+	ui.mux.Handle("POST /settings/webhooks", g.member(notifications.createWebhook, alinea.RoleAdmin))
+	ui.mux.Handle("POST /settings/webhooks/{id}/active", g.member(notifications.setWebhookActive, alinea.RoleAdmin))
+	ui.mux.Handle("POST /settings/webhooks/{id}/delete", g.member(notifications.deleteWebhook, alinea.RoleAdmin))
+	ui.mux.Handle("GET /settings/deliveries", g.member(notifications.deliveries, alinea.RoleManager))
+	ui.mux.Handle("GET /settings/deliveries/{id}", g.member(notifications.delivery, alinea.RoleManager))
+	ui.mux.Handle("POST /settings/deliveries/{id}/retry", g.member(notifications.retry, alinea.RoleManager))
 
 	ui.mux.Handle("/", g.public(notFound))
 }
@@ -50,6 +91,9 @@ type navItem struct {
 var navigation = []navItem{
 	{Key: "nav.home", Href: "/"},
 	{Key: "nav.contacts", Href: "/contacts"},
+	{Key: "nav.accounts", Href: "/accounts"},
+	{Key: "nav.agreement", Href: "/agreement"},
+	{Key: "nav.settings", Href: "/settings", Roles: []alinea.Role{alinea.RoleAdmin}},
 }
 
 // navFor is the navigation a role sees, with the current page marked.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/alinea-crm/alinea/jobs"
 	"github.com/alinea-crm/alinea/store"
 )
 
@@ -24,6 +25,9 @@ type Config struct {
 	// through a proxy that terminates TLS; requests that arrive over TLS get
 	// Secure cookies anyway.
 	Secure bool
+	// Jobs is the background job queue (imports, re-evaluation after an
+	// agreement is activated); nil on a server without one.
+	Jobs *jobs.Queue
 }
 
 // UI is the web interface, an http.Handler with its own routes.
