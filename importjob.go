@@ -9,11 +9,18 @@ import (
 type ImportStatus string
 
 const (
+	// ImportPending is a file uploaded through the web UI that waits for its
+	// column mapping; it runs only once queued.
+	ImportPending ImportStatus = "pending"
 	ImportQueued  ImportStatus = "queued"
 	ImportRunning ImportStatus = "running"
 	ImportDone    ImportStatus = "done"
 	ImportFailed  ImportStatus = "failed"
 )
+
+// MaxImportUpload bounds a CSV file uploaded over HTTP (the API and the web
+// UI); larger files go through `alinea import contacts`, which streams.
+const MaxImportUpload = 64 << 20
 
 // ImportJob is a CSV import submitted through the API and run in the
 // background; its status is polled by the client.

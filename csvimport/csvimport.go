@@ -130,27 +130,13 @@ func New(r io.Reader, opt Options) (*Importer, error) {
 		opt.Actor = alinea.Actor{Type: alinea.ActorImport}
 	}
 	im := &Importer{opt: opt, in: &countingReader{r: r}}
-	br := bufio.NewReaderSize(im.in, 256<<10)
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xEF\xBB\xBF")) {
-		_, _ = br.Discard(3)
-	}
-	head, _ := br.Peek(64 << 10)
-	im.delim = detectDelimiter(head)
-	im.r = csv.NewReader(br)
-	im.r.Comma = im.delim
-	im.r.FieldsPerRecord = -1
-	im.r.ReuseRecord = true
-	header, err := im.r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, errors.New("the file is empty: expected a header row naming the columns")
-	}
+	var header []string
+	var err error
+	im.r, im.delim, header, err = openCSV(im.in)
 	if err != nil {
-		return nil, fmt.Errorf("header row: %w", err)
+		return nil, err
 	}
-	header = slices.Clone(header)
-	if !utf8.ValidString(strings.Join(header, "")) {
-		return nil, errors.New("header row: not valid UTF-8; save the file as CSV UTF-8")
-	}
+	im.r.ReuseRecord = true
 	im.cols, err = mapColumns(header, opt.Map, opt.IgnoreUnmapped)
 	if err != nil {
 		return nil, err
@@ -163,6 +149,38 @@ func New(r io.Reader, opt Options) (*Importer, error) {
 		im.colOf[c.Target] = i
 	}
 	return im, nil
+}
+
+// Header problems New and ReadPreview report, for callers that explain
+// them in their own words.
+var (
+	ErrEmptyFile = errors.New("the file is empty: expected a header row naming the columns")
+	ErrNotUTF8   = errors.New("header row: not valid UTF-8; save the file as CSV UTF-8")
+)
+
+// openCSV skips a UTF-8 byte order mark, detects the delimiter and reads
+// the header row.
+func openCSV(r io.Reader) (*csv.Reader, rune, []string, error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xEF\xBB\xBF")) {
+		_, _ = br.Discard(3)
+	}
+	head, _ := br.Peek(64 << 10)
+	delim := detectDelimiter(head)
+	cr := csv.NewReader(br)
+	cr.Comma = delim
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, delim, nil, ErrEmptyFile
+	}
+	if err != nil {
+		return nil, delim, nil, fmt.Errorf("header row: %w", err)
+	}
+	if !utf8.ValidString(strings.Join(header, "")) {
+		return nil, delim, nil, ErrNotUTF8
+	}
+	return cr, delim, header, nil
 }
 
 // Columns says where each column goes.

@@ -44,9 +44,18 @@ type Column struct {
 	Name string
 	// Target is a field from Fields, TargetIgnore, or TargetProperty+key.
 	Target string
-	// Why says how the target was chosen, e.g. "--map" or "read-only column".
+	// Why says how the target was chosen: empty for a recognised header,
+	// else one of the Why* values.
 	Why string
 }
+
+// How a column's target was chosen when it was not a recognised header.
+const (
+	WhyMapped   = "--map"
+	WhyNoHeader = "no header"
+	WhyReadOnly = "set by Alinea, cannot be imported"
+	WhyUnmapped = "unmapped"
+)
 
 // Property returns the custom property key of a column mapped to one.
 func (c Column) Property() (string, bool) {
@@ -171,10 +180,23 @@ func parseTarget(t string) (string, error) {
 	return "", fmt.Errorf("unknown field %q; use one of %s, property:NAME or ignore", t, strings.Join(Fields, ", "))
 }
 
-// mapColumns decides the target of every header cell: --map first, then the
-// aliases, then a custom property named after the header (or nothing, with
-// ignoreUnmapped).
+// mapColumns decides the target of every header cell (assignTargets) and
+// checks that the result can be imported (checkTargets).
 func mapColumns(header []string, overrides map[string]string, ignoreUnmapped bool) ([]Column, error) {
+	cols, err := assignTargets(header, overrides, ignoreUnmapped)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTargets(cols); err != nil {
+		return nil, err
+	}
+	return cols, nil
+}
+
+// assignTargets decides the target of every header cell: --map first, then
+// the aliases, then a custom property named after the header (or nothing,
+// with ignoreUnmapped).
+func assignTargets(header []string, overrides map[string]string, ignoreUnmapped bool) ([]Column, error) {
 	cols := make([]Column, len(header))
 	for i, h := range header {
 		cols[i] = Column{Index: i, Name: strings.TrimSpace(h)}
@@ -193,7 +215,7 @@ func mapColumns(header []string, overrides map[string]string, ignoreUnmapped boo
 		if idx < 0 {
 			return nil, fmt.Errorf("--map %s=%s: the header has no column %q (it has %s)", name, target, want, quoteList(cols))
 		}
-		cols[idx].Target, cols[idx].Why = t, "--map"
+		cols[idx].Target, cols[idx].Why = t, WhyMapped
 	}
 	for i := range cols {
 		c := &cols[i]
@@ -201,37 +223,43 @@ func mapColumns(header []string, overrides map[string]string, ignoreUnmapped boo
 			continue
 		}
 		if c.Name == "" {
-			c.Target, c.Why = TargetIgnore, "no header"
+			c.Target, c.Why = TargetIgnore, WhyNoHeader
 			continue
 		}
 		if t, ok := headerAliases[normalizeHeader(c.Name)]; ok {
 			c.Target = t
 			if t == TargetIgnore {
-				c.Why = "set by Alinea, cannot be imported"
+				c.Why = WhyReadOnly
 			}
 			continue
 		}
 		if key := propertyKey(c.Name); key != "" && !ignoreUnmapped {
-			c.Target, c.Why = TargetProperty+key, "unmapped"
+			c.Target, c.Why = TargetProperty+key, WhyUnmapped
 		} else {
-			c.Target, c.Why = TargetIgnore, "unmapped"
+			c.Target, c.Why = TargetIgnore, WhyUnmapped
 		}
 	}
+	return cols, nil
+}
+
+// checkTargets refuses two columns for one target and a header without an
+// email column.
+func checkTargets(cols []Column) error {
 	byTarget := map[string]int{}
 	for i, c := range cols {
 		if c.Target == TargetIgnore {
 			continue
 		}
 		if j, dup := byTarget[c.Target]; dup {
-			return nil, fmt.Errorf("columns %q and %q both map to %s; drop one with --map %q=ignore or send it elsewhere with --map",
+			return fmt.Errorf("columns %q and %q both map to %s; drop one with --map %q=ignore or send it elsewhere with --map",
 				cols[j].Name, c.Name, strings.TrimPrefix(c.Target, TargetProperty), c.Name)
 		}
 		byTarget[c.Target] = i
 	}
 	if _, ok := byTarget[FieldEmail]; !ok {
-		return nil, fmt.Errorf("no column maps to email, which the import matches contacts by (columns: %s); name it with --map COLUMN=email", quoteList(cols))
+		return fmt.Errorf("no column maps to email, which the import matches contacts by (columns: %s); name it with --map COLUMN=email", quoteList(cols))
 	}
-	return cols, nil
+	return nil
 }
 
 func quoteList(cols []Column) string {

@@ -16,7 +16,7 @@ import (
 
 // maxImportBody bounds an uploaded CSV file; larger files go through the
 // CLI (`alinea import`), which streams.
-const maxImportBody = 64 << 20
+const maxImportBody = alinea.MaxImportUpload
 
 // createImport accepts a CSV file — as multipart/form-data (field "file",
 // plus "dry_run" and repeated "map" fields of the form column=field) or as

@@ -21,6 +21,9 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	account := &accountPage{store: cfg.Store, views: views}
 	settings := &settingsPages{store: cfg.Store, views: views}
 	agreements := newAgreementPages(cfg, views)
+	imports := &importPages{store: cfg.Store, jobs: cfg.Jobs, views: views, now: cfg.Now, log: cfg.Logger}
+	inbox := &inboxPage{store: cfg.Store, views: views, now: cfg.Now}
+	slaReport := &slaReportPage{store: cfg.Store, views: views, now: cfg.Now}
 
 	ui.mux.Handle("GET /static/{file}", files)
 
@@ -37,6 +40,13 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	ui.mux.Handle("GET /accounts", g.member(accounts.list))
 	ui.mux.Handle("GET /accounts/{id}", g.member(account.show))
 
+	// The handoff: sales' MQL inbox (inbox.sellers tells anyone else why
+	// not, in their language) and the SLA report.
+	ui.mux.Handle("GET /inbox", g.member(inbox.sellers(inbox.show)))
+	ui.mux.Handle("POST /inbox/{id}/accept", g.member(inbox.sellers(inbox.accept)))
+	ui.mux.Handle("POST /inbox/{id}/reject", g.member(inbox.sellers(inbox.reject)))
+	ui.mux.Handle("GET /reports/sla", g.member(slaReport.show))
+
 	ui.mux.Handle("GET /agreement", g.member(agreements.overview))
 	ui.mux.Handle("POST /agreement/drafts", g.member(agreements.newDraft, agreementEditors...))
 	ui.mux.Handle("GET /agreement/versions/{id}", g.member(agreements.version))
@@ -45,6 +55,17 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	ui.mux.Handle("POST /agreement/versions/{id}/propose", g.member(agreements.propose, agreementEditors...))
 	ui.mux.Handle("POST /agreement/versions/{id}/sign", g.member(agreements.sign))
 	ui.mux.Handle("POST /agreement/versions/{id}/activate", g.member(agreements.activateVersion, agreementEditors...))
+
+	// CSV imports: upload (a multipart form, read by the handler), map the
+	// columns and dry-run, then run as a background job and watch it.
+	ui.mux.Handle("GET /import", g.member(imports.show, importers...))
+	ui.mux.Handle("POST /import", g.multipart(imports.uploadFile, importers...))
+	ui.mux.Handle("GET /import/uploads/{id}", g.member(imports.mapping, importers...))
+	ui.mux.Handle("POST /import/uploads/{id}/dry-run", g.member(imports.dryRun, importers...))
+	ui.mux.Handle("POST /import/uploads/{id}/run", g.member(imports.run, importers...))
+	ui.mux.Handle("POST /import/uploads/{id}/discard", g.member(imports.discard, importers...))
+	ui.mux.Handle("GET /import/jobs/{id}", g.member(imports.job))
+	ui.mux.Handle("GET /import/jobs/{id}/status", g.member(imports.status))
 
 	// Settings are for administrators; settings.admin tells anyone else so
 	// in their language.
@@ -92,7 +113,10 @@ var navigation = []navItem{
 	{Key: "nav.home", Href: "/"},
 	{Key: "nav.contacts", Href: "/contacts"},
 	{Key: "nav.accounts", Href: "/accounts"},
+	{Key: "nav.inbox", Href: "/inbox", Roles: inboxRoles},
+	{Key: "nav.reports", Href: "/reports/sla"},
 	{Key: "nav.agreement", Href: "/agreement"},
+	{Key: "nav.import", Href: "/import", Roles: importers},
 	{Key: "nav.settings", Href: "/settings", Roles: []alinea.Role{alinea.RoleAdmin}},
 }
 
