@@ -321,8 +321,16 @@ func (h *inboxPage) inbox(ctx context.Context, v *visit) (*inboxData, error) {
 				others = append(others, ho)
 			}
 		}
-	} else if mine, err = open(alinea.HandoffFilter{OwnerID: u.ID}); err != nil {
-		return nil, err
+	} else {
+		if mine, err = open(alinea.HandoffFilter{OwnerID: u.ID}); err != nil {
+			return nil, err
+		}
+		// Any rep may take a lead waiting in the fallback queue.
+		if !data.NoAgreement {
+			if queue, err = open(alinea.HandoffFilter{Queue: active.Document.Routing.Queue()}); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	var ids []int64
@@ -368,6 +376,9 @@ func (h *inboxPage) inbox(ctx context.Context, v *visit) (*inboxData, error) {
 	}
 	if !data.Team {
 		section("mine", l.T("inbox.mine"), l.T("inbox.mine_empty"), false, mine)
+		if len(queue) > 0 {
+			section("queue", l.T("inbox.queue", queue[0].Queue), "", false, queue)
+		}
 	} else {
 		// Managers and admins rarely hold leads themselves.
 		if len(mine) > 0 {
