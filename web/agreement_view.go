@@ -395,7 +395,7 @@ func problemViews(l *locale, src []byte, err error) []problemView {
 	out := make([]problemView, 0, len(ps.List))
 	for _, p := range ps.List {
 		pv := problemView{Path: p.Path, Message: p.Message, Section: agreementSection(l, p.Path)}
-		pv.Line, pv.Column = sourcePosition(&root, p)
+		pv.Line, pv.Column = agreement.SourcePosition(&root, p)
 		if pv.Line == 0 {
 			if m := yamlErrorLine.FindStringSubmatch(p.Message); m != nil {
 				pv.Line, _ = strconv.Atoi(m[1])
@@ -410,59 +410,6 @@ func problemViews(l *locale, src []byte, err error) []problemView {
 		out = append(out, pv)
 	}
 	return out
-}
-
-// sourcePosition finds the node a problem's path ("scoring.fit[2].when")
-// names in the parsed source and returns its line and column, moved to the
-// error's position inside an expression; 0 when unknown. (The CLI places
-// problems in a file the same way.)
-func sourcePosition(root *yaml.Node, p agreement.Problem) (line, col int) {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	if p.Path == "" || n.Kind != yaml.MappingNode {
-		return 0, 0
-	}
-	for _, seg := range strings.Split(p.Path, ".") {
-		key, rest, _ := strings.Cut(seg, "[")
-		n = yamlValue(n, key)
-		for n != nil && rest != "" {
-			idx, tail, _ := strings.Cut(rest, "]")
-			i, err := strconv.Atoi(idx)
-			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
-				return 0, 0
-			}
-			n, rest = n.Content[i], strings.TrimPrefix(tail, "[")
-		}
-		if n == nil {
-			return 0, 0
-		}
-	}
-	if p.Line == 0 || n.Kind != yaml.ScalarNode {
-		return n.Line, n.Column
-	}
-	switch {
-	case n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle:
-		return n.Line + p.Line, 0
-	case p.Line > 1 || strings.Contains(n.Value, "\n"):
-		return n.Line, 0
-	case n.Style == yaml.SingleQuotedStyle || n.Style == yaml.DoubleQuotedStyle:
-		return n.Line, n.Column + p.Column
-	}
-	return n.Line, n.Column + p.Column - 1
-}
-
-func yamlValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 // pathSegment is one step of a document path: a field and, for list
