@@ -6,8 +6,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/alinea-crm/alinea"
 )
@@ -221,16 +224,14 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, b *batchState, bat
 		for i := range rows {
 			a.contact[i] = rows[i].contact
 		}
-		args := []any{nullID(batch.writeKeyID), a.messageID, a.typ, a.name, a.contact, a.anonymousID, a.userID, a.properties, a.context,
-			a.utmSource, a.utmMedium, a.utmCampaign, a.utmTerm, a.utmContent, a.occurredAt, a.receivedAt}
 		if !batch.mayHaveDuplicates {
-			// Almost every batch is all new events, and a plain insert
-			// costs PostgreSQL less than one with ON CONFLICT, which
+			// Almost every batch is all new events, and COPY costs
+			// PostgreSQL less than an insert (with ON CONFLICT, which
 			// probes the unique index before each row and inserts it
-			// speculatively. A duplicate fails the insert with
+			// speculatively, or without). A duplicate fails the copy with
 			// errDuplicateEvents, and the batch is run again with
 			// mayHaveDuplicates set.
-			if _, err := tx.ExecContext(ctx, `INSERT INTO events (`+eventColumnList+`) `+pgEventRows, args...); err != nil {
+			if err := copyEvents(ctx, b.conn, batch.writeKeyID, a); err != nil {
 				if isEventsUniqueViolation(err) {
 					batch.mayHaveDuplicates = true
 					return res, errDuplicateEvents
@@ -241,7 +242,9 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, b *batchState, bat
 			return res, nil
 		}
 		stored, err := s.queryStored(ctx, tx, len(rows), `INSERT INTO events (`+eventColumnList+`) `+pgEventRows+`
-			ON CONFLICT (message_id) DO NOTHING RETURNING message_id`, args...)
+			ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
+			nullID(batch.writeKeyID), a.messageID, a.typ, a.name, a.contact, a.anonymousID, a.userID, a.properties, a.context,
+			a.utmSource, a.utmMedium, a.utmCampaign, a.utmTerm, a.utmContent, a.occurredAt, a.receivedAt)
 		if err != nil {
 			return res, fmt.Errorf("insert events: %w", err)
 		}
@@ -262,6 +265,57 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, b *batchState, bat
 	}
 	return res, nil
 }
+
+// copyEvents copies a batch's events into PostgreSQL with COPY on conn's
+// native pgx connection, inside the transaction conn runs.
+func copyEvents(ctx context.Context, conn *sql.Conn, writeKeyID int64, a *eventArrays) error {
+	src := &eventCopySource{a: a, key: nullID(writeKeyID)}
+	return conn.Raw(func(driverConn any) error {
+		pc, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("copy events: the connection is a %T, not pgx's", driverConn)
+		}
+		_, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{"events"}, eventCopyColumns, src)
+		return err
+	})
+}
+
+// eventCopyColumns are eventColumnList's names, for COPY.
+var eventCopyColumns = func() []string {
+	names := strings.Split(eventColumnList, ",")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	return names
+}()
+
+// eventCopySource hands COPY a batch's events a row at a time, in the
+// order of eventColumnList.
+type eventCopySource struct {
+	a   *eventArrays
+	key any // the write key id, or nil
+	n   int // rows handed out
+	row [eventInsertColumns]any
+}
+
+func (c *eventCopySource) Next() bool {
+	c.n++
+	return c.n <= len(c.a.messageID)
+}
+
+func (c *eventCopySource) Values() ([]any, error) {
+	a, i := c.a, c.n-1
+	var contact any
+	if a.contact[i] != 0 {
+		contact = a.contact[i]
+	}
+	c.row = [eventInsertColumns]any{a.messageID[i], c.key, a.typ[i], a.name[i], contact, a.anonymousID[i], a.userID[i],
+		a.properties[i], a.context[i], a.utmSource[i], a.utmMedium[i], a.utmCampaign[i], a.utmTerm[i], a.utmContent[i],
+		a.occurredAt[i], a.receivedAt[i]}
+	return c.row[:], nil
+}
+
+func (c *eventCopySource) Err() error { return nil }
 
 // pgEventRows selects a batch's events from its column arrays.
 const pgEventRows = `SELECT e.message_id, $1::bigint, e.type, e.name, NULLIF(e.contact_id, 0), e.anonymous_id, e.user_id, e.properties, e.context,

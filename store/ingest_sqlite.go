@@ -354,7 +354,7 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 			continue
 		}
 		var act activity
-		r.res, act, r.err = s.ingestTx(ctx, tx, r.batch, evaluate)
+		r.res, act, r.err = s.ingestTx(ctx, nil, tx, r.batch, evaluate)
 		if r.err != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO "+sp); err != nil {
 				r.err = errors.Join(r.err, err)

@@ -1,0 +1,114 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/alinea-crm/alinea"
+	"github.com/alinea-crm/alinea/store"
+	"github.com/alinea-crm/alinea/store/storetest"
+)
+
+// orphanEvents counts events and activity rows whose contact does not
+// exist.
+func orphanEvents(t *testing.T, s *store.Store) int {
+	t.Helper()
+	db, _ := s.Handles()
+	var n int
+	err := db.QueryRowContext(context.Background(), `SELECT
+		(SELECT count(*) FROM events e WHERE e.contact_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = e.contact_id)) +
+		(SELECT count(*) FROM contact_activity a WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = a.contact_id))`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Deleting a contact deletes its events, its merged anonymous history
+// included, and its activity, and leaves other contacts' events alone. (On
+// PostgreSQL this is a trigger rather than the foreign keys' ON DELETE
+// CASCADE.)
+func TestDeleteContactDeletesItsEvents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		f := newIngestFixture(t, b)
+		ctx := context.Background()
+		f.ingest(
+			alinea.Message{Type: "page", MessageID: "p1", AnonymousID: "anon-1", Event: "Precios"},
+			alinea.Message{Type: "identify", MessageID: "i1", UserID: "u1", AnonymousID: "anon-1"},
+			alinea.Message{Type: "track", MessageID: "t1", UserID: "u1", Event: "Demo Requested"},
+			alinea.Message{Type: "track", MessageID: "t2", UserID: "u2", Event: "Demo Requested"},
+		)
+		gone, kept := f.contact("u1"), f.contact("u2")
+		if evs, _, err := f.s.Events(ctx, alinea.EventFilter{ContactID: gone.ID, Limit: 100}); err != nil || len(evs) != 3 {
+			t.Fatalf("before the delete u1 has %d events (err %v), want 3", len(evs), err)
+		}
+		if err := f.s.DeleteContact(ctx, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		if evs, _, err := f.s.Events(ctx, alinea.EventFilter{ContactID: gone.ID, Limit: 100}); err != nil || len(evs) != 0 {
+			t.Fatalf("after the delete u1 has %d events (err %v), want 0", len(evs), err)
+		}
+		if evs, _, err := f.s.Events(ctx, alinea.EventFilter{ContactID: kept.ID, Limit: 100}); err != nil || len(evs) != 1 {
+			t.Fatalf("u2 has %d events (err %v), want 1", len(evs), err)
+		}
+		if n := orphanEvents(t, f.s); n != 0 {
+			t.Fatalf("%d events or activity rows refer to a contact that does not exist", n)
+		}
+	})
+}
+
+// Contacts deleted while batches about them are being ingested leave no
+// event behind: a batch either commits before the delete (whose events the
+// delete then removes) or fails because its contact no longer exists.
+func TestDeleteContactsWhileIngesting(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		f := newIngestFixture(t, b)
+		ctx := context.Background()
+		const people = 20
+		for u := range people {
+			f.ingest(alinea.Message{Type: "identify", MessageID: fmt.Sprintf("seed-%d", u), UserID: fmt.Sprintf("u%d", u)})
+		}
+		ids := make([]int64, people)
+		for u := range people {
+			ids[u] = f.contact(fmt.Sprintf("u%d", u)).ID
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range 15 {
+					batch := make([]alinea.Message, 0, people)
+					for u := range people {
+						batch = append(batch, alinea.Message{Type: "track", MessageID: fmt.Sprintf("w%d-r%d-u%d", w, r, u),
+							UserID: fmt.Sprintf("u%d", u), Event: "Pricing Viewed", ReceivedAt: f.at})
+					}
+					// A batch may fail because one of its contacts was
+					// deleted meanwhile; it must not leave events behind.
+					if _, err := f.s.Ingest(ctx, 0, batch); err != nil {
+						select {
+						case errs <- err:
+						default:
+						}
+					}
+				}
+			}()
+		}
+		for _, id := range ids[:people/2] {
+			if err := f.s.DeleteContact(ctx, id); err != nil {
+				t.Errorf("delete contact %d: %v", id, err)
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Logf("ingest failed (allowed while its contacts are deleted): %v", err)
+		}
+		if n := orphanEvents(t, f.s); n != 0 {
+			t.Fatalf("%d events or activity rows refer to a deleted contact", n)
+		}
+	})
+}
