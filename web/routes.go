@@ -20,6 +20,7 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	accounts := &accountList{store: cfg.Store, views: views}
 	account := &accountPage{store: cfg.Store, views: views}
 	settings := &settingsPages{store: cfg.Store, views: views}
+	pipeline := &pipelinePage{store: cfg.Store, views: views, now: cfg.Now}
 	agreements := newAgreementPages(cfg, views)
 	imports := &importPages{store: cfg.Store, jobs: cfg.Jobs, views: views, now: cfg.Now, log: cfg.Logger}
 	inbox := &inboxPage{store: cfg.Store, views: views, now: cfg.Now}
@@ -39,6 +40,8 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	ui.mux.Handle("POST /contacts/{id}/stage", g.member(contact.changeStage))
 	ui.mux.Handle("GET /accounts", g.member(accounts.list))
 	ui.mux.Handle("GET /accounts/{id}", g.member(account.show))
+	ui.mux.Handle("GET /pipeline", g.member(pipeline.show))
+	ui.mux.Handle("POST /pipeline/deals/{id}/stage", g.member(pipeline.move))
 
 	// The handoff: sales' MQL inbox (inbox.sellers tells anyone else why
 	// not, in their language) and the SLA report.
@@ -113,6 +116,7 @@ var navigation = []navItem{
 	{Key: "nav.home", Href: "/"},
 	{Key: "nav.contacts", Href: "/contacts"},
 	{Key: "nav.accounts", Href: "/accounts"},
+	{Key: "nav.pipeline", Href: "/pipeline"},
 	{Key: "nav.inbox", Href: "/inbox", Roles: inboxRoles},
 	{Key: "nav.reports", Href: "/reports/sla"},
 	{Key: "nav.agreement", Href: "/agreement"},
