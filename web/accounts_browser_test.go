@@ -74,7 +74,7 @@ func TestBrowserAccountsAndSettings(t *testing.T) {
 
 	// Settings: a user form with mistakes keeps what was typed.
 	run(t, ctx, "open settings",
-		chromedp.Click(chromedp.CSS(`nav.mainnav a[href="/settings"]`)),
+		chromedp.Click(chromedp.CSS(`a.settings-link[href="/settings"]`)),
 		chromedp.WaitVisible(chromedp.ID("add-user")))
 	shot(t, ctx, "settings-users-es")
 	run(t, ctx, "add a user with a short password",

@@ -72,7 +72,7 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 
 	// Settings are for administrators; settings.admin tells anyone else so
 	// in their language.
-	ui.mux.Handle("GET /settings", g.member(settings.admin(settings.index)))
+	ui.mux.Handle("GET /settings", g.member(settings.index))
 	ui.mux.Handle("GET /settings/users", g.member(settings.admin(settings.users)))
 	ui.mux.Handle("POST /settings/users", g.member(settings.admin(settings.createUser)))
 	ui.mux.Handle("POST /settings/users/{id}/role", g.member(settings.admin(settings.changeRole)))
@@ -88,10 +88,10 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	// Notification webhooks (admins) and the delivery log (admins and
 	// managers): settings_webhooks.go.
 	notifications := &notificationPages{store: cfg.Store, jobs: cfg.Jobs, views: views}
-	ui.mux.Handle("GET /settings/webhooks", g.member(notifications.webhooks, alinea.RoleAdmin))
-	ui.mux.Handle("POST /settings/webhooks", g.member(notifications.createWebhook, alinea.RoleAdmin))
-	ui.mux.Handle("POST /settings/webhooks/{id}/active", g.member(notifications.setWebhookActive, alinea.RoleAdmin))
-	ui.mux.Handle("POST /settings/webhooks/{id}/delete", g.member(notifications.deleteWebhook, alinea.RoleAdmin))
+	ui.mux.Handle("GET /settings/webhooks", g.member(settings.admin(notifications.webhooks)))
+	ui.mux.Handle("POST /settings/webhooks", g.member(settings.admin(notifications.createWebhook)))
+	ui.mux.Handle("POST /settings/webhooks/{id}/active", g.member(settings.admin(notifications.setWebhookActive)))
+	ui.mux.Handle("POST /settings/webhooks/{id}/delete", g.member(settings.admin(notifications.deleteWebhook)))
 	ui.mux.Handle("GET /settings/deliveries", g.member(notifications.deliveries, alinea.RoleManager))
 	ui.mux.Handle("GET /settings/deliveries/{id}", g.member(notifications.delivery, alinea.RoleManager))
 	ui.mux.Handle("POST /settings/deliveries/{id}/retry", g.member(notifications.retry, alinea.RoleManager))
@@ -121,7 +121,16 @@ var navigation = []navItem{
 	{Key: "nav.reports", Href: "/reports/sla"},
 	{Key: "nav.agreement", Href: "/agreement"},
 	{Key: "nav.import", Href: "/import", Roles: importers},
-	{Key: "nav.settings", Href: "/settings", Roles: []alinea.Role{alinea.RoleAdmin}},
+}
+
+// settingsLink is the way to the settings, beside the user's name rather
+// than in the main navigation: administrators (users, keys, webhooks) and
+// managers (the delivery log) see it.
+func settingsLink(l *locale, role alinea.Role, path string) *navLink {
+	if role != alinea.RoleAdmin && role != alinea.RoleManager {
+		return nil
+	}
+	return &navLink{Label: l.T("nav.settings"), Href: "/settings", Current: path == "/settings" || strings.HasPrefix(path, "/settings/")}
 }
 
 // navFor is the navigation a role sees, with the current page marked.

@@ -50,9 +50,17 @@ func (h *settingsPages) admin(next handler) handler {
 	}
 }
 
+// index opens an administrator's settings on the users and a manager's on
+// the delivery log, the one settings page managers may see.
 func (h *settingsPages) index(w http.ResponseWriter, r *http.Request, v *visit) error {
-	http.Redirect(w, r, "/settings/users", http.StatusSeeOther)
-	return nil
+	if v.User.Role == alinea.RoleManager {
+		http.Redirect(w, r, "/settings/deliveries", http.StatusSeeOther)
+		return nil
+	}
+	return h.admin(func(w http.ResponseWriter, r *http.Request, v *visit) error {
+		http.Redirect(w, r, "/settings/users", http.StatusSeeOther)
+		return nil
+	})(w, r, v)
 }
 
 // settingsTabs are the settings pages' own navigation.
@@ -62,6 +70,8 @@ func settingsTabs(l *locale, path string) []navLink {
 		tab(l.T("settings.tab_users"), "/settings/users"),
 		tab(l.T("settings.tab_apikeys"), "/settings/apikeys"),
 		tab(l.T("settings.tab_writekeys"), "/settings/writekeys"),
+		tab(l.T("notifications.tab_webhooks"), "/settings/webhooks"),
+		{Label: l.T("notifications.tab_deliveries"), Href: "/settings/deliveries", Current: strings.HasPrefix(path, "/settings/deliveries")},
 	}
 }
 

@@ -30,10 +30,20 @@ func TestSettingsAreForAdminsOnly(t *testing.T) {
 	} {
 		c := a.signedIn(tc.role, tc.lang)
 		home := c.get("/")
-		if strings.Contains(home.body, `href="/settings"`) {
-			t.Errorf("%s sees the settings in the navigation", tc.role)
+		paths := []string{"/settings/users", "/settings/apikeys", "/settings/writekeys", "/settings/webhooks"}
+		if tc.role == alinea.RoleManager {
+			// Managers reach the delivery log through the settings link.
+			mustContain(t, "manager's settings link", home.body, `<a class="settings-link" href="/settings">`)
+			if res := c.get("/settings"); res.status != http.StatusSeeOther || res.location != "/settings/deliveries" {
+				t.Errorf("manager /settings: %d to %q, want the delivery log", res.status, res.location)
+			}
+		} else {
+			if strings.Contains(home.body, `href="/settings"`) {
+				t.Errorf("%s sees the settings link", tc.role)
+			}
+			paths = append(paths, "/settings")
 		}
-		for _, path := range []string{"/settings", "/settings/users", "/settings/apikeys", "/settings/writekeys"} {
+		for _, path := range paths {
 			res := c.get(path)
 			if res.status != http.StatusForbidden {
 				t.Errorf("%s GET %s: status %d, want 403", tc.role, path, res.status)
@@ -62,7 +72,7 @@ func TestSettingsAreForAdminsOnly(t *testing.T) {
 
 	admin := a.signedIn(alinea.RoleAdmin, "es")
 	home := admin.get("/")
-	mustContain(t, "admin navigation", home.body, `<a href="/settings">Configuración</a>`)
+	mustContain(t, "admin navigation", home.body, `<a class="settings-link" href="/settings">Configuración</a>`)
 	res := admin.get("/settings")
 	if res.status != http.StatusSeeOther || res.location != "/settings/users" {
 		t.Errorf("/settings: %d to %q, want the users page", res.status, res.location)

@@ -47,8 +47,7 @@ func notificationTabs(l *locale, role alinea.Role, path string) []navLink {
 	if role != alinea.RoleAdmin {
 		return []navLink{log}
 	}
-	return append(settingsTabs(l, path),
-		navLink{Label: l.T("notifications.tab_webhooks"), Href: "/settings/webhooks", Current: path == "/settings/webhooks"}, log)
+	return settingsTabs(l, path)
 }
 
 type webhooksData struct {

@@ -101,6 +101,9 @@ type frame struct {
 	User      *alinea.User
 	CSRF      string
 	Nav       []navLink
+	// Settings is the settings link beside the user's name, when they may
+	// open settings.
+	Settings *navLink
 	// Here is the current path and query: the language switch returns to it.
 	Here   string
 	Title  string
@@ -136,6 +139,7 @@ func (vs *views) render(w http.ResponseWriter, r *http.Request, v *visit, status
 	f := frame{Lang: v.Lang, User: v.User, CSRF: v.CSRF, Here: r.URL.RequestURI(), Title: title, Plain: v.User == nil}
 	if v.User != nil {
 		f.Nav = navFor(v.Lang, v.User.Role, r.URL.Path)
+		f.Settings = settingsLink(v.Lang, v.User.Role, r.URL.Path)
 	}
 	for _, code := range languageCodes {
 		f.Languages = append(f.Languages, languageOption{Code: code, Name: v.Lang.T("language." + code), Current: code == v.Lang.Code})
