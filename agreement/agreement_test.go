@@ -457,3 +457,26 @@ func TestNoCalendarMeansWeekdayOfficeHoursUTC(t *testing.T) {
 		t.Errorf("deadline %s, want %s", got, want)
 	}
 }
+
+func TestLocatePlacesProblemsInTheDocument(t *testing.T) {
+	src := []byte("name: x\ncurrency: EUR\ndefinitions:\n  mql:\n    when: 'did(\"A\") &&'\n")
+	doc, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(doc)
+	var ps *Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("want problems, got %v", err)
+	}
+	located := Locate(src, ps.List)
+	for _, p := range located {
+		if p.Path == "definitions.mql.when" {
+			if p.SourceLine != 5 || p.SourceColumn < 11 {
+				t.Errorf("mql.when placed at %d:%d, want line 5 after the quote", p.SourceLine, p.SourceColumn)
+			}
+			return
+		}
+	}
+	t.Fatalf("no problem at definitions.mql.when in %+v", located)
+}

@@ -248,12 +248,16 @@ func (d Document) YAML() ([]byte, error) {
 }
 
 // Problem is one thing wrong with a document: where (a path such as
-// "scoring.fit[2].when") and what, with the position inside an expression.
+// "scoring.fit[2].when") and what, with the position inside an expression
+// (Line, Column) and, once Locate has seen the text, in the document
+// (SourceLine, SourceColumn).
 type Problem struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-	Line    int    `json:"line,omitempty"`
-	Column  int    `json:"column,omitempty"`
+	Path         string `json:"path"`
+	Message      string `json:"message"`
+	Line         int    `json:"line,omitempty"`
+	Column       int    `json:"column,omitempty"`
+	SourceLine   int    `json:"source_line,omitempty"`
+	SourceColumn int    `json:"source_column,omitempty"`
 }
 
 // Problems is every problem found in a document.

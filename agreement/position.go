@@ -7,6 +7,23 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// Locate fills in where each problem is in the YAML or JSON text it was
+// found in. Problems of text that does not parse keep what the parser said.
+func Locate(src []byte, ps []Problem) []Problem {
+	var root yaml.Node
+	parsed := yaml.Unmarshal(src, &root) == nil
+	for i := range ps {
+		switch {
+		case ps[i].Path == "":
+			// A parse error: its line is already the document's.
+			ps[i].SourceLine = ps[i].Line
+		case parsed:
+			ps[i].SourceLine, ps[i].SourceColumn = SourcePosition(&root, ps[i])
+		}
+	}
+	return ps
+}
+
 // SourcePosition finds the node a problem's path ("scoring.fit[2].when") names
 // in the parsed YAML source and returns its line and column, moved to the error's
 // position for an expression error; 0 when unknown. Escapes inside a quoted

@@ -149,6 +149,7 @@ func (s *Server) createAgreement(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	problems = agreement.Locate(src, problems)
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/agreements/%d", v.ID))
 	writeJSON(w, http.StatusCreated, draftResponse{Version: v, Problems: problems})
 	return nil
@@ -171,7 +172,7 @@ func (s *Server) updateAgreement(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, draftResponse{Version: v, Problems: problems})
+	writeJSON(w, http.StatusOK, draftResponse{Version: v, Problems: agreement.Locate(src, problems)})
 	return nil
 }
 
@@ -188,7 +189,7 @@ func (s *Server) validateAgreement(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, validationResponse{Valid: len(problems) == 0, Problems: problems})
+	writeJSON(w, http.StatusOK, validationResponse{Valid: len(problems) == 0, Problems: agreement.Locate(src, problems)})
 	return nil
 }
 

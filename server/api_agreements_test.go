@@ -488,6 +488,11 @@ func TestAPIAgreementErrors(t *testing.T) {
 		if when := paths["definitions.mql.when"]; check.Valid || len(check.Problems) != 2 || when.Line != 1 || when.Column != 30 || paths["grades.fit[1]"].Message == "" {
 			t.Fatalf("compile problems %+v", check)
 		}
+		// And where they are in the document sent.
+		wantLine := 1 + bytes.Count(broken[:bytes.Index(broken, []byte(`nope("x")`))], []byte("\n"))
+		if when := paths["definitions.mql.when"]; when.SourceLine != wantLine || when.SourceColumn == 0 {
+			t.Errorf("mql.when placed at %d:%d in the document, want line %d", when.SourceLine, when.SourceColumn, wantLine)
+		}
 		var draft draftResponse
 		a.sendJSON(mkt, "POST", "/api/v1/agreements", "application/yaml", broken, 201, &draft)
 		if draft.Status != agreement.StatusDraft || len(draft.Problems) != 2 {
