@@ -5,19 +5,24 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
@@ -56,6 +61,10 @@ type IngestOptions struct {
 	// Users is how many distinct known user ids the events come from.
 	Users int
 	Seed  uint64
+	// Spawn, when set, makes the command that runs the server in a child
+	// process; the command must run ServeChild on dsn. Nil runs the
+	// server in this process.
+	Spawn func(dsn string) *exec.Cmd
 }
 
 func (o *IngestOptions) defaults() {
@@ -128,55 +137,69 @@ func Events(n, users int, seed uint64) []batchEvent {
 
 // Ingest measures events/s through POST /v1/batch on a real HTTP server,
 // each request durably committed before its 200.
-func Ingest(ctx context.Context, opt IngestOptions) (Result, error) {
+//
+// The load generator costs as little as a separate one would: the requests
+// (headers and JSON bodies, distinct message ids) are encoded before the
+// clock starts, each of the connections is opened beforehand and kept
+// alive, and a request is one write of its bytes and one read of the
+// response, without allocating. With opt.Spawn the server runs in a child
+// process, so the server's CPU time is measured apart from the client's;
+// in-process only the whole process's CPU time is known.
+func Ingest(ctx context.Context, opt IngestOptions) (IngestResult, error) {
 	opt.defaults()
 	dsn := opt.DSN
 	if dsn == "" {
 		dsn = filepath.Join(opt.Dir, "bench-ingest.db")
-	}
-	st, err := store.Open(ctx, dsn, store.Options{})
-	if err != nil {
-		return Result{}, err
-	}
-	defer st.Close()
-	_, key, err := st.CreateWriteKey(ctx, "bench")
-	if err != nil {
-		return Result{}, err
 	}
 	events := Events(opt.Events, opt.Users, opt.Seed)
 	bodies := make([][]byte, 0, len(events)/opt.PerRequest+1)
 	for i := 0; i < len(events); i += opt.PerRequest {
 		b, err := json.Marshal(map[string]any{"batch": events[i:min(i+opt.PerRequest, len(events))], "sentAt": time.Now().Format(time.RFC3339Nano)})
 		if err != nil {
-			return Result{}, err
+			return IngestResult{}, err
 		}
 		bodies = append(bodies, b)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	n := len(events)
+	events = nil // only the encoded requests are kept during the run
+	srv, err := startServer(ctx, dsn, opt.Spawn)
 	if err != nil {
-		return Result{}, err
+		return IngestResult{}, err
 	}
-	srvCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	srv := server.New(server.Config{Store: st})
-	go srv.ListenAndServe(srvCtx, ln)
-	url := "http://" + ln.Addr().String() + "/v1/batch"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: opt.Connections, MaxConnsPerHost: opt.Connections}}
+	defer srv.close()
+	reqs := make([][]byte, len(bodies))
+	auth := base64.StdEncoding.EncodeToString([]byte(srv.key + ":"))
+	for i, b := range bodies {
+		head := fmt.Sprintf("POST /v1/batch HTTP/1.1\r\nHost: %s\r\nAuthorization: Basic %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+			srv.addr, auth, len(b))
+		reqs[i] = append([]byte(head), b...)
+		bodies[i] = nil
+	}
+	conns := make([]*clientConn, opt.Connections)
+	for i := range conns {
+		c, err := net.Dial("tcp", srv.addr)
+		if err != nil {
+			return IngestResult{}, fmt.Errorf("connect to the server: %w", err)
+		}
+		defer c.Close()
+		conns[i] = &clientConn{c: c, r: bufio.NewReaderSize(c, 4096)}
+	}
 	var next atomic.Int64
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
+	self0, server0 := processCPU(), srv.cpu()
 	began := time.Now()
-	for range opt.Connections {
+	for _, c := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(bodies) {
+				if i >= len(reqs) {
 					return
 				}
-				if err := post(ctx, client, url, key, bodies[i]); err != nil {
+				if err := c.post(reqs[i]); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
@@ -185,30 +208,285 @@ func Ingest(ctx context.Context, opt IngestOptions) (Result, error) {
 	}
 	wg.Wait()
 	took := time.Since(began)
+	self, server := processCPU()-self0, srv.cpu()-server0
 	if firstErr != nil {
-		return Result{}, firstErr
+		return IngestResult{}, firstErr
 	}
-	name := fmt.Sprintf("ingest /v1/batch (%s, %d/req, %d conns)", st.Backend(), opt.PerRequest, opt.Connections)
-	return Result{Name: name, Items: len(events), Duration: took}, nil
+	res := IngestResult{Result: Result{Items: n, Duration: took}}
+	res.WriterEvents, res.WriterCPU, res.WriterBusy = srv.writerStats()
+	if srv.cmd != nil {
+		res.Name = fmt.Sprintf("ingest /v1/batch (%s, %d/req, %d conns)", srv.backend, opt.PerRequest, opt.Connections)
+		res.ServerCPU, res.ClientCPU = server, self
+	} else {
+		res.Name = fmt.Sprintf("ingest /v1/batch (%s, %d/req, %d conns, in-process)", srv.backend, opt.PerRequest, opt.Connections)
+		res.ServerCPU = self // client included: it runs in the same process
+		res.InProcess = true
+	}
+	return res, nil
 }
 
-func post(ctx context.Context, c *http.Client, url, key string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+// IngestResult is the ingestion figure with the CPU time it took.
+type IngestResult struct {
+	Result
+	// ServerCPU is the server process's CPU time (user and system) while
+	// the load ran, ClientCPU the load generator's. InProcess says that
+	// they were one process: ServerCPU then includes the client.
+	ServerCPU, ClientCPU time.Duration
+	InProcess            bool
+	// WriterCPU is the CPU time of SQLite's single ingestion writer over
+	// WriterEvents events (zero on PostgreSQL): the time per event that
+	// bounds SQLite ingestion whatever the other cores do.
+	WriterCPU    time.Duration
+	WriterEvents int64
+	// WriterBusy is how long the writer was busy with its groups (on a
+	// core or waiting for one, or for the disk): beside Duration, it
+	// tells whether the writer was the bottleneck or waited for work.
+	WriterBusy time.Duration
+}
+
+// CPUPerEvent is the server's CPU time per event in microseconds.
+func (r IngestResult) CPUPerEvent() float64 {
+	return float64(r.ServerCPU.Microseconds()) / float64(max(r.Items, 1))
+}
+
+// WriterCPUPerEvent is the SQLite writer's CPU time per event in
+// microseconds (0 when not measured).
+func (r IngestResult) WriterCPUPerEvent() float64 {
+	if r.WriterEvents == 0 {
+		return 0
+	}
+	return float64(r.WriterCPU.Microseconds()) / float64(r.WriterEvents)
+}
+
+func (r IngestResult) String() string {
+	var out string
+	if r.InProcess {
+		out = fmt.Sprintf("%s\n%-44s %10.1f µs/event (client and server)", r.Result, "CPU time of the process", r.CPUPerEvent())
+	} else {
+		out = fmt.Sprintf("%s\n%-44s %10.1f µs/event (client: %.1f µs/event)", r.Result, "CPU time of the server process", r.CPUPerEvent(),
+			float64(r.ClientCPU.Microseconds())/float64(max(r.Items, 1)))
+	}
+	if w := r.WriterCPUPerEvent(); w > 0 {
+		out += fmt.Sprintf("\n%-44s %10.1f µs/event (ceiling %.0f events/s), busy %.0f%% of the run", "  of which SQLite's single writer thread", w, 1e6/w,
+			100*r.WriterBusy.Seconds()/r.Duration.Seconds())
+	}
+	return out
+}
+
+// clientConn is one kept-alive connection of the load generator.
+type clientConn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+// post sends one pre-encoded request and reads its response; anything but
+// a 200 is an error with the response's body.
+func (c *clientConn) post(req []byte) error {
+	if _, err := c.c.Write(req); err != nil {
+		return fmt.Errorf("POST /v1/batch: %w", err)
+	}
+	status, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return fmt.Errorf("POST /v1/batch: read the response: %w", err)
+	}
+	ok := bytes.HasPrefix(status, []byte("HTTP/1.1 200 "))
+	if !ok {
+		status = bytes.Clone(status)
+	}
+	length := -1
+	for {
+		line, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return fmt.Errorf("POST /v1/batch: read the response: %w", err)
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		name, value, _ := bytes.Cut(line, []byte(":"))
+		if bytes.EqualFold(name, []byte("Content-Length")) {
+			if length, err = strconv.Atoi(string(bytes.TrimSpace(value))); err != nil {
+				return fmt.Errorf("POST /v1/batch: bad Content-Length %q", value)
+			}
+		}
+	}
+	if length < 0 {
+		return fmt.Errorf("POST /v1/batch: %s: response without Content-Length", bytes.TrimSpace(status))
+	}
+	if ok {
+		_, err = c.r.Discard(length)
+		return err
+	}
+	msg := make([]byte, length)
+	_, _ = io.ReadFull(c.r, msg)
+	return fmt.Errorf("POST /v1/batch: %s: %s", bytes.TrimSpace(status), bytes.TrimSpace(msg))
+}
+
+// benchServer is the server under load, in this process or a child.
+type benchServer struct {
+	addr, key, backend string
+	cmd                *exec.Cmd
+	stdin              io.Closer
+	stdout             *bufio.Reader
+	stop               func()
+	st                 *store.Store // in-process only
+}
+
+// startServer starts the server on dsn: in this process, or in the child
+// process spawn makes (which must run ServeChild).
+func startServer(ctx context.Context, dsn string, spawn func(dsn string) *exec.Cmd) (*benchServer, error) {
+	if spawn == nil {
+		st, err := store.Open(ctx, dsn, store.Options{})
+		if err != nil {
+			return nil, err
+		}
+		_, key, err := st.CreateWriteKey(ctx, "bench")
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		srvCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = server.New(server.Config{Store: st}).ListenAndServe(srvCtx, ln)
+		}()
+		return &benchServer{addr: ln.Addr().String(), key: key, backend: string(st.Backend()), st: st,
+			stop: func() { cancel(); <-done; st.Close() }}, nil
+	}
+	cmd := spawn(dsn)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the server process: %w", err)
+	}
+	srv := &benchServer{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout)}
+	line, err := srv.stdout.ReadString('\n')
+	fields := strings.Fields(line)
+	if err != nil || len(fields) != 3 {
+		srv.close()
+		return nil, fmt.Errorf("the server process did not say where it listens (%q): %v", line, err)
+	}
+	srv.addr, srv.key, srv.backend = fields[0], fields[1], fields[2]
+	return srv, nil
+}
+
+// cpu is the child server process's CPU time so far (zero in-process).
+func (s *benchServer) cpu() time.Duration {
+	if s.cmd == nil {
+		return 0
+	}
+	d, _ := childCPU(s.cmd.Process.Pid)
+	return d
+}
+
+// writerStats stops a child server (which then reports them) and returns
+// the SQLite writer's events and CPU time.
+func (s *benchServer) writerStats() (events int64, cpu, busy time.Duration) {
+	if s.cmd == nil {
+		return s.st.IngestWriterStats()
+	}
+	s.stdin.Close() // the child stops when its stdin closes
+	line, _ := s.stdout.ReadString('\n')
+	if _, err := fmt.Sscanf(line, "writer %d %d %d", &events, &cpu, &busy); err != nil {
+		return 0, 0, 0
+	}
+	return events, cpu, busy
+}
+
+func (s *benchServer) close() {
+	if s.cmd == nil {
+		s.stop()
+		return
+	}
+	s.stdin.Close() // the child stops when its stdin closes
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// ServeChild is the server side of Ingest's child process: it opens the
+// store at dsn, creates a write key, serves ingestion on a loopback port,
+// writes "address key backend" as one line to out and serves until in is
+// closed (or ctx ends); it then writes "writer <events> <CPU ns> <busy
+// ns>", the SQLite writer's figures.
+func ServeChild(ctx context.Context, dsn string, in io.Reader, out io.Writer) error {
+	st, err := store.Open(ctx, dsn, store.Options{})
 	if err != nil {
 		return err
 	}
-	req.SetBasicAuth(key, "")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+	defer st.Close()
+	_, key, err := st.CreateWriteKey(ctx, "bench")
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /v1/batch: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
 	}
-	return nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, in)
+		cancel()
+	}()
+	if _, err := fmt.Fprintf(out, "%s %s %s\n", ln.Addr(), key, st.Backend()); err != nil {
+		return err
+	}
+	if err := server.New(server.Config{Store: st}).ListenAndServe(ctx, ln); err != nil {
+		return err
+	}
+	events, cpu, busy := st.IngestWriterStats()
+	_, err = fmt.Fprintf(out, "writer %d %d %d\n", events, cpu.Nanoseconds(), busy.Nanoseconds())
+	return err
+}
+
+// processCPU is this process's CPU time (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// childCPU reads a process's CPU time (user and system) from
+// /proc/<pid>/stat, in clock ticks of 1/100 s (USER_HZ on Linux).
+func childCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name (in parentheses, which may hold
+	// spaces): state is the 3rd field of the line, utime the 14th.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 // RawEventInsert is the ceiling for ingestion: the same events written to a

@@ -36,6 +36,7 @@ func (s *Store) Ingest(ctx context.Context, writeKeyID int64, msgs []alinea.Mess
 	}
 	batch := s.prepareBatch(writeKeyID, msgs)
 	if s.backend == SQLite {
+		s.preResolve(ctx, batch)
 		return s.ingest.submit(ctx, batch)
 	}
 	// Concurrent batches that meet the same new user, anonymous id or
@@ -287,10 +288,14 @@ type pendingLink struct {
 	contact int64
 }
 
-func newBatchState() *batchState {
+// newBatchState sizes the maps for batch, so that filling them does not
+// grow them on SQLite's single writer.
+func newBatchState(batch *ingestBatch) *batchState {
+	users, anons, emails := len(batch.users), len(batch.anons), len(batch.emails)
 	return &batchState{
-		byUser: map[string]int64{}, absentUsers: map[string]bool{}, byAnon: map[string]int64{}, byEmail: map[string]int64{}, freeEmails: map[string]bool{},
-		newLinks: map[string]int64{}, activity: activity{}, touched: map[int64][]touch{}, rebuild: map[int64]bool{}, realIDs: map[int64]int64{},
+		byUser: make(map[string]int64, users), absentUsers: make(map[string]bool, users), byAnon: make(map[string]int64, anons),
+		byEmail: make(map[string]int64, emails), freeEmails: make(map[string]bool, emails),
+		newLinks: map[string]int64{}, activity: make(activity, users+1), touched: map[int64][]touch{}, rebuild: map[int64]bool{}, realIDs: map[int64]int64{},
 	}
 }
 
@@ -329,7 +334,7 @@ type eventRow struct {
 // On PostgreSQL conn is the connection tx runs on, for the statements that
 // only the native driver offers; it is nil on SQLite.
 func (s *Store) ingestTx(ctx context.Context, conn *sql.Conn, tx *sql.Tx, batch *ingestBatch, evaluate bool) (alinea.IngestResult, activity, error) {
-	b := newBatchState()
+	b := newBatchState(batch)
 	b.evaluate = evaluate
 	b.conn = conn
 	for _, user := range batch.users {
@@ -341,7 +346,13 @@ func (s *Store) ingestTx(ctx context.Context, conn *sql.Conn, tx *sql.Tx, batch 
 	for _, anon := range batch.anons {
 		b.byAnon[anon] = 0 // unlinked until found
 	}
-	if err := s.prefetch(ctx, tx, b, batch.users, batch.anons, batch.emails); err != nil {
+	var err error
+	if s.backend == SQLite {
+		err = s.prefetchSQLite(ctx, tx, b, batch)
+	} else {
+		err = s.prefetch(ctx, tx, b, batch.users, batch.anons, batch.emails)
+	}
+	if err != nil {
 		return alinea.IngestResult{}, nil, err
 	}
 	msgs := batch.msgs

@@ -31,6 +31,10 @@ type ingestBatch struct {
 	// itself or (found on a first try) of a stored event; on PostgreSQL
 	// its events are then inserted with ON CONFLICT.
 	mayHaveDuplicates bool
+
+	// pre is what a look-up on a read connection found before the batch
+	// reached SQLite's writer (nil: none, the writer looks everything up).
+	pre *preResolved
 }
 
 // msgInfo is what prepareBatch works out about one message.

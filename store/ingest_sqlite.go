@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,12 @@ type ingester struct {
 	// size of the WAL it last saw.
 	checkpoint chan struct{}
 	walFrames  atomic.Int64
+
+	// events and writerCPU count the events the writer committed and the
+	// CPU time its thread spent on their groups (see IngestWriterStats).
+	events     atomic.Int64
+	writerCPU  atomic.Int64
+	writerBusy atomic.Int64
 }
 
 // maxGroupEvents bounds one group commit so that latency stays low.
@@ -182,8 +189,33 @@ func (in *ingester) run() {
 				break drain
 			}
 		}
+		// The group is committed on one thread, so that the thread's CPU
+		// time is the writer's (IngestWriterStats). Locking the writer
+		// to a thread for good cost more: every wait for requests then
+		// handed the thread over.
+		runtime.LockOSThread()
+		cpu, began := threadCPU(), time.Now()
 		in.commit(group)
+		in.writerBusy.Add(int64(time.Since(began)))
+		in.writerCPU.Add(int64(threadCPU() - cpu))
+		runtime.UnlockOSThread()
+		in.events.Add(int64(n))
 	}
+}
+
+// IngestWriterStats reports how many events SQLite's single ingestion
+// writer has handled (stored or not), the CPU time its thread spent on
+// them (zero outside Linux) and the time it was busy with them (CPU time
+// or not: waiting for the disk or for a core). The writer's CPU time per
+// event bounds ingestion: it cannot go faster than one event per that
+// time, however many cores serve HTTP. All zero on PostgreSQL, which has
+// no such writer.
+func (s *Store) IngestWriterStats() (events int64, cpu, busy time.Duration) {
+	if s.ingest == nil {
+		return 0, 0, 0
+	}
+	in := s.ingest
+	return in.events.Load(), time.Duration(in.writerCPU.Load()), time.Duration(in.writerBusy.Load())
 }
 
 // syncer makes committed groups durable and answers their requests.

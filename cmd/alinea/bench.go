@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -18,9 +19,14 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	conns := fs.Int("connections", 16, "concurrent HTTP connections")
 	contacts := fs.Int("contacts", 1_000_000, "rows of the CSV import measurement (0 skips it)")
 	postgres := fs.String("postgres", envDefault(e, "bench-postgres", ""), "also measure ingestion on this PostgreSQL URL (ALINEA_BENCH_POSTGRES); its tables must be empty or absent")
+	inProcess := fs.Bool("in-process", false, "run the ingestion server in the bench process instead of a child process (its CPU time then includes the load generator's)")
+	serveChild := fs.String("serve-child", "", "internal: run the ingestion benchmark's server process on this database")
 	dir := fs.String("dir", "", "folder for the temporary databases (default: a new temp folder, removed afterwards)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *serveChild != "" {
+		return bench.ServeChild(ctx, *serveChild, e.stdin, e.stdout)
 	}
 	work := *dir
 	if work == "" {
@@ -33,6 +39,19 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "alinea bench: %s, GOMAXPROCS=%d, %s/%s\n\n", version, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	opt := bench.IngestOptions{Dir: work, Events: *events, PerRequest: *perReq, Connections: *conns, Seed: 1}
+	if !*inProcess {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this program to run the server process: %w", err)
+		}
+		// The server runs as a child process so that its CPU time is
+		// measured apart from the load generator's.
+		opt.Spawn = func(dsn string) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, self, "bench", "--serve-child", dsn)
+			cmd.Stderr = e.stderr
+			return cmd
+		}
+	}
 	ingest, err := bench.Ingest(ctx, opt)
 	if err != nil {
 		return fmt.Errorf("ingestion: %w", err)
