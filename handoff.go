@@ -3,6 +3,7 @@ package alinea
 import (
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 )
 
 // HandoffStatus is where a handoff of a lead from marketing to sales stands.
@@ -133,7 +134,7 @@ func (a Absence) Validate() error {
 	if err1 == nil && err2 == nil && to.Before(from) {
 		fe["ends_on"] = "must not be before starts_on"
 	}
-	if len(a.Note) > 500 {
+	if utf8.RuneCountInString(a.Note) > 500 {
 		fe["note"] = "must be at most 500 characters"
 	}
 	return fe.Err("invalid absence")

@@ -85,7 +85,7 @@ func (s *Server) apiRoutes() {
 	s.handle("GET /api/v1/reps", s.authed(s.listReps))
 	s.handle("PUT /api/v1/reps/{id}", s.authed(s.updateRep, managers...))
 	s.handle("POST /api/v1/reps/{id}/absences", s.authed(s.createAbsence, sellers...))
-	s.handle("DELETE /api/v1/absences/{id}", s.authed(s.deleteAbsence, managers...))
+	s.handle("DELETE /api/v1/absences/{id}", s.authed(s.deleteAbsence, sellers...))
 	s.handle("GET /api/v1/reports/sla/{period}", s.authed(s.slaReport))
 }
 

@@ -164,6 +164,16 @@ func (s *Server) deleteAbsence(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	u := userFrom(r.Context())
+	if u.Role != alinea.RoleManager && u.Role != alinea.RoleAdmin {
+		a, err := s.store.AbsenceByID(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if a.UserID != u.ID {
+			return alinea.Errorf(alinea.EFORBIDDEN, "only managers and admins delete other people's absences")
+		}
+	}
 	if err := s.store.DeleteAbsence(r.Context(), id); err != nil {
 		return err
 	}

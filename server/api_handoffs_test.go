@@ -103,8 +103,13 @@ func TestAPIHandoffInboxAcceptRejectAndReport(t *testing.T) {
 		if e := a.fail(alinea.RoleSales, "POST", fmt.Sprintf("/api/v1/reps/%d/absences", sales), `{"starts_on":"2027-08-01","ends_on":"2027-07-01"}`); e.status != 400 || e.Error.Fields["ends_on"] == "" {
 			t.Errorf("backwards absence: %+v", e)
 		}
-		var abs alinea.Absence
+		var abs, theirs alinea.Absence
 		a.must(alinea.RoleSales, "POST", fmt.Sprintf("/api/v1/reps/%d/absences", sales), `{"starts_on":"2027-08-01","ends_on":"2027-08-15","note":"vacaciones"}`, 201, &abs)
+		a.must(alinea.RoleManager, "POST", fmt.Sprintf("/api/v1/reps/%d/absences", a.users[alinea.RoleManager].ID), `{"starts_on":"2027-09-01","ends_on":"2027-09-03"}`, 201, &theirs)
+		if e := a.fail(alinea.RoleSales, "DELETE", fmt.Sprintf("/api/v1/absences/%d", theirs.ID), ""); e.status != 403 {
+			t.Errorf("a rep deleting the manager's absence: %d", e.status)
+		}
+		a.must(alinea.RoleSales, "DELETE", fmt.Sprintf("/api/v1/absences/%d", abs.ID), "", 204, nil)
 		if e := a.fail(alinea.RoleSales, "POST", fmt.Sprintf("/api/v1/reps/%d/absences", a.users[alinea.RoleManager].ID), `{"starts_on":"2027-08-01","ends_on":"2027-08-15"}`); e.status != 403 {
 			t.Errorf("a rep recording the manager's absence: %d", e.status)
 		}

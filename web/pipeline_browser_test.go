@@ -138,9 +138,11 @@ func TestBrowserPipeline(t *testing.T) {
 	shot(t, ctx, "pipeline-en")
 
 	// The owner filter's button goes back to the rep's own deals.
+	// One script sets the filter and presses its button, so a node looked up
+	// before the language switch's page settles cannot go stale in between.
+	run(t, ctx, "the filter is there", waitFor(`document.getElementById("f-owner") !== null`))
+	get(t, ctx, "choose my deals", chromedp.Evaluate[bool](`(() => { document.getElementById("f-owner").value = "mine"; document.querySelector(".pipeline-filter button[type=submit]").click(); return true })()`))
 	run(t, ctx, "my deals",
-		chromedp.SetValue(chromedp.ID("f-owner"), "mine"),
-		chromedp.Click(chromedp.CSS(`.pipeline-filter button[type=submit]`)),
 		waitFor(loaded("owner=mine")),
 		chromedp.WaitVisible(chromedp.CSS("#pipeline-board .board")))
 	if got, want := openDeals(t, ctx), len(a.allDeals(alinea.DealOpen, rep)); got != want {

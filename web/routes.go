@@ -25,6 +25,7 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	imports := &importPages{store: cfg.Store, jobs: cfg.Jobs, views: views, now: cfg.Now, log: cfg.Logger}
 	inbox := &inboxPage{store: cfg.Store, views: views, now: cfg.Now}
 	slaReport := &slaReportPage{store: cfg.Store, views: views, now: cfg.Now}
+	team := &teamPage{store: cfg.Store, views: views, now: cfg.Now}
 
 	ui.mux.Handle("GET /static/{file}", files)
 
@@ -49,6 +50,12 @@ func (ui *UI) routes(cfg Config, langs *locales, files *assets, views *views) {
 	ui.mux.Handle("POST /inbox/{id}/accept", g.member(inbox.sellers(inbox.accept)))
 	ui.mux.Handle("POST /inbox/{id}/reject", g.member(inbox.sellers(inbox.reject)))
 	ui.mux.Handle("GET /reports/sla", g.member(slaReport.show))
+	// The sales team: capacity, manager and absences (team.go; linked from
+	// the inbox, not the crowded navigation).
+	ui.mux.Handle("GET /team", g.member(team.members(team.show)))
+	ui.mux.Handle("POST /team/{id}", g.member(team.members(team.settings)))
+	ui.mux.Handle("POST /team/{id}/absences", g.member(team.members(team.addAbsence)))
+	ui.mux.Handle("POST /team/absences/{id}/delete", g.member(team.members(team.deleteAbsence)))
 
 	ui.mux.Handle("GET /agreement", g.member(agreements.overview))
 	ui.mux.Handle("POST /agreement/drafts", g.member(agreements.newDraft, agreementEditors...))
