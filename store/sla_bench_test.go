@@ -155,3 +155,60 @@ func BenchmarkRouteOneMQL(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHandoffCostOnTransition isolates what the handoff adds to the
+// evaluation path: the trigger that queues every entry into mql for the
+// sweep. The same transitions (lead -> mql, then back through recycled) run
+// with the trigger in place and after dropping it, in one run; the
+// difference of the p99s is the handoff's cost per MQL transition (the
+// target is under 1 ms p99 per evaluated event; events that move no contact
+// into mql/sql pay nothing).
+func BenchmarkHandoffCostOnTransition(b *testing.B) {
+	for _, backend := range storetest.Backends(b) {
+		b.Run(string(backend), func(b *testing.B) {
+			ctx := context.Background()
+			s := storetest.Open(b, backend, store.Options{})
+			var ids []int64
+			for i := range 200 {
+				email := fmt.Sprintf("lead%d@cliente.es", i)
+				c, err := s.CreateContact(ctx, alinea.ContactFields{Email: &email}, alinea.Actor{Type: alinea.ActorSystem})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids = append(ids, c.ID)
+			}
+			sys := alinea.Actor{Type: alinea.ActorSystem}
+			measure := func(b *testing.B) {
+				var d []time.Duration
+				i := 0
+				for b.Loop() {
+					id := ids[i%len(ids)]
+					i++
+					start := time.Now()
+					if _, err := s.Transition(ctx, id, alinea.TransitionRequest{To: alinea.StageMQL, Actor: sys}); err != nil {
+						b.Fatal(err)
+					}
+					d = append(d, time.Since(start))
+					b.StopTimer()
+					if _, err := s.Transition(ctx, id, alinea.TransitionRequest{To: alinea.StageRecycled, Reason: "bench", Actor: sys}); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				slices.Sort(d)
+				b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(d[len(d)*99/100].Microseconds())/1000, "p99-ms")
+			}
+			b.Run("with_handoff", measure)
+			db, _ := s.Handles()
+			drop := `DROP TRIGGER stage_transitions_handoff`
+			if backend == store.Postgres {
+				drop += ` ON stage_transitions`
+			}
+			if _, err := db.ExecContext(ctx, drop); err != nil {
+				b.Fatal(err)
+			}
+			b.Run("without_handoff", measure)
+		})
+	}
+}
