@@ -26,6 +26,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *serveChild != "" {
+		tuneGC() // measured as `alinea serve` runs
 		return bench.ServeChild(ctx, *serveChild, e.stdin, e.stdout)
 	}
 	work := *dir
