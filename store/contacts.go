@@ -230,8 +230,16 @@ func (s *Store) DeleteContact(ctx context.Context, id int64) error {
 
 // Contacts lists contacts matching f in id order, or from Before downwards
 // in descending id order; the returned cursor is the last id of the page, 0
-// when no more match in that direction.
+// when no more match in that direction. f.Search matches contacts whose
+// first name, last name or email has words starting with each of its words,
+// ignoring case and accents (contact_search.go).
 func (s *Store) Contacts(ctx context.Context, f alinea.ContactFilter) ([]alinea.Contact, int64, error) {
+	return s.contacts(ctx, f, s.searchWindow())
+}
+
+// contacts is Contacts with the number of indexed contacts a search checks
+// one by one before it asks the index (tests force either way).
+func (s *Store) contacts(ctx context.Context, f alinea.ContactFilter, window int) ([]alinea.Contact, int64, error) {
 	var where []string
 	var args []any
 	if f.Email != "" {
@@ -266,16 +274,20 @@ func (s *Store) Contacts(ctx context.Context, f alinea.ContactFilter) ([]alinea.
 		where = append(where, "updated_at >= ?")
 		args = append(args, ms(f.UpdatedSince))
 	}
-	if f.Search != "" {
-		like := "%" + strings.ToLower(f.Search) + "%"
-		where = append(where, "(email LIKE ? OR lower(first_name || ' ' || last_name) LIKE ?)")
-		args = append(args, like, like)
-	}
 	if f.Grade != "" {
 		// Scores are one row per contact, keyed by contact id: the grade
 		// index walks the matching contacts in id order.
 		where = append(where, "id IN (SELECT contact_id FROM contact_scores WHERE grade = ?)")
 		args = append(args, f.Grade)
+	}
+	n := limit(f.Limit, 50, 1000)
+	if strings.TrimSpace(f.Search) != "" {
+		// contact_search.go: the search index of migration 00015.
+		cursor := f.After
+		if f.Before > 0 {
+			cursor = f.Before
+		}
+		return s.searchContacts(ctx, where, args, f.Search, f.Before > 0, cursor, n, window)
 	}
 	order := "id"
 	if f.Before > 0 {
@@ -286,7 +298,6 @@ func (s *Store) Contacts(ctx context.Context, f alinea.ContactFilter) ([]alinea.
 		where = append(where, "id > ?")
 		args = append(args, f.After)
 	}
-	n := limit(f.Limit, 50, 1000)
 	q := `SELECT ` + contactColumns + ` FROM contacts`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

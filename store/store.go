@@ -53,6 +53,8 @@ type Store struct {
 	now  func() time.Time
 
 	ingest *ingester
+	// search adds new contacts to the search index (contact_search.go).
+	search *searchIndexer
 	// live caches the active agreement, compiled, for live evaluation.
 	live atomic.Pointer[liveAgreement]
 	// writeKeyRevocations counts write keys revoked through this Store, so
@@ -138,6 +140,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		}
 	}
 	s.ingest = newIngester(s)
+	s.search = newSearchIndexer(s)
 	return s, nil
 }
 
@@ -170,6 +173,9 @@ func (s *Store) Backend() Backend { return s.backend }
 
 // Close stops background work and closes the connections.
 func (s *Store) Close() error {
+	if s.search != nil {
+		s.search.close()
+	}
 	if s.ingest != nil {
 		s.ingest.close()
 	}

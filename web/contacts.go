@@ -138,7 +138,8 @@ func (h *contactList) list(w http.ResponseWriter, r *http.Request, v *visit) err
 
 // storeFilter checks the filters and turns them into the store's. A search
 // that is a whole email address looks that address up, which the unique
-// index answers at once; other searches match parts of names and emails.
+// index answers at once; other searches match the words of names and
+// emails by their beginnings (store.Contacts).
 func (fs contactFilters) storeFilter() (alinea.ContactFilter, error) {
 	var f alinea.ContactFilter
 	bad := alinea.FieldErrors{}
