@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,19 +29,8 @@ const benchHandoffs = 200
 //	go test -run x -bench HandoffPages -benchtime 100x ./web/
 func BenchmarkHandoffPages(b *testing.B) {
 	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "demo.db")
 	now := time.Now().UTC().Truncate(24 * time.Hour).Add(10 * time.Hour)
-	if src := os.Getenv("ALINEA_BENCH_DEMO_DB"); src != "" {
-		raw, err := os.ReadFile(src)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(path, raw, 0o600); err != nil {
-			b.Fatal(err)
-		}
-	} else if _, err := demo.Build(ctx, path, demo.Config{Seed: 1, Contacts: demo.DefaultContacts, Events: demo.DefaultEvents, Now: now}); err != nil {
-		b.Fatal(err)
-	}
+	path := benchDemoDB(b, now)
 	clock := &demo.Clock{}
 	clock.Set(now)
 	st, err := store.Open(ctx, path, store.Options{Now: clock.Now})

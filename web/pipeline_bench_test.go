@@ -5,15 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alinea-crm/alinea"
-	"github.com/alinea-crm/alinea/demo"
 	"github.com/alinea-crm/alinea/server"
 	"github.com/alinea-crm/alinea/store"
 )
@@ -27,19 +24,8 @@ import (
 //	go test -run x -bench Pipeline -benchtime 200x ./web/
 func BenchmarkPipeline(b *testing.B) {
 	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "demo.db")
 	anchor := time.Now().UTC().Truncate(24 * time.Hour)
-	if src := os.Getenv("ALINEA_BENCH_DEMO_DB"); src != "" {
-		raw, err := os.ReadFile(src)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(path, raw, 0o600); err != nil {
-			b.Fatal(err)
-		}
-	} else if _, err := demo.Build(ctx, path, demo.Config{Seed: 1, Contacts: demo.DefaultContacts, Events: demo.DefaultEvents, Now: anchor}); err != nil {
-		b.Fatal(err)
-	}
+	path := benchDemoDB(b, anchor)
 	st, err := store.Open(ctx, path, store.Options{})
 	if err != nil {
 		b.Fatal(err)
