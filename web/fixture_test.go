@@ -155,6 +155,12 @@ type response struct {
 
 func (c *client) do(method, path string, form url.Values) response {
 	c.t.Helper()
+	return c.send(method, path, form, "")
+}
+
+// send is do with the Referer a browser sends for a form (empty for none).
+func (c *client) send(method, path string, form url.Values, referer string) response {
+	c.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -168,6 +174,9 @@ func (c *client) do(method, path string, form url.Values) response {
 	}
 	if c.lang != "" {
 		req.Header.Set("Accept-Language", c.lang)
+	}
+	if referer != "" {
+		req.Header.Set("Referer", referer)
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
@@ -201,11 +210,12 @@ func (c *client) csrf(path string) string {
 	return m[1]
 }
 
-// postForm sends a form the way the page at from does, with its token.
+// postForm sends a form the way the page at from does, with its token and
+// the page as the Referer.
 func (c *client) postForm(from, path string, form url.Values) response {
 	c.t.Helper()
 	form.Set("csrf_token", c.csrf(from))
-	return c.post(path, form)
+	return c.send(http.MethodPost, path, form, c.base+from)
 }
 
 func (c *client) signIn(u demo.Credential) {

@@ -137,6 +137,15 @@ func (vs *views) render(w http.ResponseWriter, r *http.Request, v *visit, status
 		return fmt.Errorf("no template %q", name)
 	}
 	f := frame{Lang: v.Lang, User: v.User, CSRF: v.CSRF, Here: r.URL.RequestURI(), Title: title, Plain: v.User == nil}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// A page shown in answer to a form (a refused change, a dry run)
+		// has no address of its own to come back to: switching language
+		// returns to the page the form was on.
+		f.Here = localPath(r.Referer())
+		if f.Here == "" {
+			f.Here = "/"
+		}
+	}
 	if v.User != nil {
 		f.Nav = navFor(v.Lang, v.User.Role, r.URL.Path)
 		f.Settings = settingsLink(v.Lang, v.User.Role, r.URL.Path)

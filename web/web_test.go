@@ -296,6 +296,9 @@ func TestNoteAndStageChange(t *testing.T) {
 	}
 	mustContain(t, "backwards move", text(res.body), "Un contacto no puede volver de SQL a MQL.", "todavía no está listo")
 	mustContain(t, "backwards move keeps the choice", res.body, `<option value="mql" selected>`)
+	// Switching language on that answer goes back to the contact, not to
+	// the form's POST-only address.
+	mustContain(t, "language switch after a refused form", res.body, `name="next" value="`+path+`"`)
 
 	res = c.postForm(path, path+"/stage", url.Values{"to": {"recycled"}})
 	mustContain(t, "recycle without reason", text(res.body), "Para mover un contacto a Reciclado hace falta un motivo.")
