@@ -31,7 +31,7 @@ const (
 // 16 concurrent connections and 100 events a request, each request durably
 // committed before its 200, and reports events/s. Run it with
 //
-//	go test -run x -bench IngestBatch -benchtime 200x ./server/
+//	go test -run '^$' -bench IngestBatch -benchtime 200x ./server/
 //
 // PostgreSQL is measured too when ALINEA_TEST_POSTGRES is set.
 func BenchmarkIngestBatch(b *testing.B) {

@@ -159,7 +159,7 @@ func TestAccountFiltersAndSummaries(t *testing.T) {
 // at 100,000 accounts (300,000 contacts, 30,000 deals) on SQLite: the page
 // under each filter, its totals and the filters' choices.
 //
-//	go test -run x -bench AccountsPage ./store/
+//	go test -run '^$' -bench AccountsPage ./store/
 func BenchmarkAccountsPage(b *testing.B) {
 	ctx := context.Background()
 	s := storetest.Open(b, store.SQLite, store.Options{BulkLoad: true})

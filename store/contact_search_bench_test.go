@@ -40,7 +40,7 @@ func dropSearchIndex(tb testing.TB, s *store.Store) {
 // 100,000) imported into fresh SQLite stores with and without the index,
 // alternately, in the same run:
 //
-//	ALINEA_BENCH_ROWS=1000000 go test -run x -bench ImportSearchIndex -benchtime 3x -timeout 30m ./store/
+//	ALINEA_BENCH_ROWS=1000000 go test -run '^$' -bench ImportSearchIndex -benchtime 3x -timeout 30m ./store/
 func BenchmarkImportSearchIndex(b *testing.B) {
 	n := 100_000
 	if v := os.Getenv("ALINEA_BENCH_ROWS"); v != "" {
@@ -108,7 +108,7 @@ func BenchmarkImportSearchIndex(b *testing.B) {
 // batch, 5% of them identify calls of new people with names and emails)
 // into stores with and without the index, alternately, in the same run:
 //
-//	go test -run x -bench IngestSearchIndex -benchtime 3x ./store/
+//	go test -run '^$' -bench IngestSearchIndex -benchtime 3x ./store/
 //
 // Each iteration ingests ALINEA_BENCH_BATCHES batches (default 1,000) on
 // each side. PostgreSQL is measured too when ALINEA_TEST_POSTGRES is set.
@@ -198,7 +198,7 @@ func ingestOnce(b *testing.B, backend store.Backend, indexed bool, n int) time.D
 // name.surnameN@empresaM.es. SQLite, and PostgreSQL when
 // ALINEA_TEST_POSTGRES is set:
 //
-//	ALINEA_BENCH_LIST_CONTACTS=1000000 go test -run x -bench ContactSearch -timeout 60m ./store/
+//	ALINEA_BENCH_LIST_CONTACTS=1000000 go test -run '^$' -bench ContactSearch -timeout 60m ./store/
 //
 // The index is brought up to date (IndexContactSearch) before measuring;
 // "index_catch_up" reports how fast that went on SQLite.

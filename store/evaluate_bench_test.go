@@ -17,7 +17,7 @@ import (
 // scores and stage with the seed-003 agreement active (target: p99 < 5 ms):
 // a single-event batch for a contact with history, durably committed.
 //
-//	go test -run x -bench LiveEvaluation -benchtime 5000x ./store/
+//	go test -run '^$' -bench LiveEvaluation -benchtime 5000x ./store/
 func BenchmarkLiveEvaluation(b *testing.B) {
 	ctx := context.Background()
 	s, err := store.Open(ctx, filepath.Join(b.TempDir(), "live.db"), store.Options{})

@@ -19,7 +19,7 @@ import (
 // benchmarks: ALINEA_BENCH_LIST_CONTACTS, default 100,000. The contacts list
 // must stay fast at 1,000,000:
 //
-//	ALINEA_BENCH_LIST_CONTACTS=1000000 go test -run x -bench 'ContactList|Funnel' -timeout 30m ./store/
+//	ALINEA_BENCH_LIST_CONTACTS=1000000 go test -run '^$' -bench 'ContactList|Funnel' -timeout 30m ./store/
 func listScale(b *testing.B) int {
 	if v := os.Getenv("ALINEA_BENCH_LIST_CONTACTS"); v != "" {
 		n, err := strconv.Atoi(v)

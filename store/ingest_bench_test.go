@@ -22,7 +22,7 @@ import (
 // benchmark in package server, and reports events/s and the process's CPU
 // time per event, which a busy machine disturbs less than the rate:
 //
-//	go test -run x -bench IngestStore -benchtime 2000x ./store/
+//	go test -run '^$' -bench IngestStore -benchtime 2000x ./store/
 //
 // PostgreSQL is measured too when ALINEA_TEST_POSTGRES is set. The
 // "agreement" runs have an agreement active, so every batch also

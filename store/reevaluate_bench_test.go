@@ -19,7 +19,7 @@ import (
 // (20 events each): ALINEA_BENCH_CONTACTS, default 20,000. The targets
 // (DESIGN.md section 10) are for 1,000,000 contacts and 20,000,000 events:
 //
-//	ALINEA_BENCH_CONTACTS=1000000 go test -run x -bench 'Reevaluate|Backtest' -benchtime 1x -timeout 60m ./store/
+//	ALINEA_BENCH_CONTACTS=1000000 go test -run '^$' -bench 'Reevaluate|Backtest' -benchtime 1x -timeout 60m ./store/
 func benchScale(b *testing.B) int {
 	if v := os.Getenv("ALINEA_BENCH_CONTACTS"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -20,7 +20,7 @@ import (
 // version waiting, the backtest (12 months, two versions) included. Like
 // BenchmarkPages, ALINEA_BENCH_DEMO_DB names a demo database to copy:
 //
-//	go test -run x -bench AgreementPages -benchtime 50x ./web/
+//	go test -run '^$' -bench AgreementPages -benchtime 50x ./web/
 func BenchmarkAgreementPages(b *testing.B) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(24 * time.Hour)

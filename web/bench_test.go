@@ -44,7 +44,7 @@ func benchDemoDB(b *testing.B, now time.Time) string {
 // made by `alinea demo` to use it (it is copied, not changed); otherwise the
 // benchmark builds one first, which takes a while:
 //
-//	go test -run x -bench Pages -benchtime 200x ./web/
+//	go test -run '^$' -bench Pages -benchtime 200x ./web/
 func BenchmarkPages(b *testing.B) {
 	ctx := context.Background()
 	anchor := time.Now().UTC().Truncate(24 * time.Hour)

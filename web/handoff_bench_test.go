@@ -26,7 +26,7 @@ const benchHandoffs = 200
 // file made by `alinea demo` to use instead of building one (it is copied,
 // not changed):
 //
-//	go test -run x -bench HandoffPages -benchtime 100x ./web/
+//	go test -run '^$' -bench HandoffPages -benchtime 100x ./web/
 func BenchmarkHandoffPages(b *testing.B) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(24 * time.Hour).Add(10 * time.Hour)

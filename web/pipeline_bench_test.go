@@ -21,7 +21,7 @@ import (
 // it, a rep's own board, and a move answered with the re-rendered board as
 // pipeline.js asks for it. ALINEA_BENCH_DEMO_DB works as for BenchmarkPages:
 //
-//	go test -run x -bench Pipeline -benchtime 200x ./web/
+//	go test -run '^$' -bench Pipeline -benchtime 200x ./web/
 func BenchmarkPipeline(b *testing.B) {
 	ctx := context.Background()
 	anchor := time.Now().UTC().Truncate(24 * time.Hour)
