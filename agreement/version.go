@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"sort"
 	"time"
+
+	"github.com/alinea-crm/alinea"
 )
 
 // Status is where a version is in its lifecycle:
@@ -130,4 +132,17 @@ func flatten(d Document) map[string]any {
 	}
 	walk("", v)
 	return out
+}
+
+// SigningTeam is the team a role signs the agreement for: marketing (an
+// admin may sign as the marketing lead) or sales; "" for a role that cannot
+// sign. The store enforces it and the UI shows the matching button.
+func SigningTeam(role alinea.Role) string {
+	switch role {
+	case alinea.RoleMarketing, alinea.RoleAdmin:
+		return "marketing"
+	case alinea.RoleSales:
+		return "sales"
+	}
+	return ""
 }

@@ -101,13 +101,8 @@ func (s *Store) ProposeAgreement(ctx context.Context, id, userID int64) (agreeme
 // marketing user signs for marketing (an admin may sign as the marketing
 // lead), a sales user for sales. One person cannot sign for both teams.
 func (s *Store) SignAgreement(ctx context.Context, id int64, u alinea.User) (agreement.Version, error) {
-	var team string
-	switch u.Role {
-	case alinea.RoleMarketing, alinea.RoleAdmin:
-		team = "marketing"
-	case alinea.RoleSales:
-		team = "sales"
-	default:
+	team := agreement.SigningTeam(u.Role)
+	if team == "" {
 		return agreement.Version{}, alinea.Errorf(alinea.EFORBIDDEN, "role %s cannot sign the agreement; a marketing lead (or an admin acting as one) and a sales lead sign", u.Role)
 	}
 	return s.agreementStep(ctx, id, u.ID, "signed", func(tx *sql.Tx, cur agreement.Version) (string, error) {

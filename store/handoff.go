@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -310,7 +311,7 @@ type handoffRow struct {
 func (s *Store) startClocks(ctx context.Context, tx *sql.Tx, c *agreement.Compiled, h handoffRow, now time.Time, kinds ...string) (time.Time, error) {
 	var first time.Time
 	for _, term := range c.Doc.SLAs {
-		if !containsString(kinds, term.Kind) {
+		if !slices.Contains(kinds, term.Kind) {
 			continue
 		}
 		var deadline time.Time
@@ -336,15 +337,6 @@ func (s *Store) startClocks(ctx context.Context, tx *sql.Tx, c *agreement.Compil
 }
 
 func hoursDuration(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }
-
-func containsString(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
 
 // AcceptHandoff records that sales takes the lead: an MQL moves to sal, the
 // acceptance clock stops and the follow-up clocks (first touch, touches)
@@ -488,7 +480,7 @@ func (s *Store) stopClocks(ctx context.Context, tx *sql.Tx, handoffID int64, now
 			rows.Close()
 			return fmt.Errorf("stop clocks of handoff %d: %w", handoffID, err)
 		}
-		if containsString(kinds, o.kind) {
+		if slices.Contains(kinds, o.kind) {
 			clocks = append(clocks, o)
 		}
 	}

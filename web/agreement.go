@@ -367,7 +367,7 @@ func (h *agreementPages) sign(w http.ResponseWriter, r *http.Request, v *visit) 
 		return gerr
 	}
 	l := v.Lang
-	team := signingTeam(v.User.Role)
+	team := agreement.SigningTeam(v.User.Role)
 	msg := l.T("agreement.error_sign_other")
 	status := http.StatusConflict
 	switch {
@@ -593,7 +593,7 @@ func newVersionHead(l *locale, ver agreement.Version, names map[int64]string) ve
 }
 
 func newSignView(l *locale, role alinea.Role, ver agreement.Version) signView {
-	sv := signView{Proposed: ver.Status == agreement.StatusProposed, MyTeam: signingTeam(role)}
+	sv := signView{Proposed: ver.Status == agreement.StatusProposed, MyTeam: agreement.SigningTeam(role)}
 	if !sv.Proposed {
 		return sv
 	}
@@ -644,19 +644,6 @@ func newReevalView(l *locale, re store.Reevaluation) *reevalView {
 		rv.Text = l.T("agreement.reeval_running", l.Int(re.Done), l.Int(re.Total), l.Percent(rv.Progress))
 	}
 	return rv
-}
-
-// signingTeam is the team a role signs for, as store.SignAgreement decides
-// it (the store stays the authority; this only chooses which button to
-// show): marketing for marketing users and admins, sales for sales users.
-func signingTeam(role alinea.Role) string {
-	switch role {
-	case alinea.RoleMarketing, alinea.RoleAdmin:
-		return "marketing"
-	case alinea.RoleSales:
-		return "sales"
-	}
-	return ""
 }
 
 func signerOf(v agreement.Version, team string) string {
