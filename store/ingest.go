@@ -70,6 +70,15 @@ func (s *Store) ingestPostgres(ctx context.Context, batch *ingestBatch) (alinea.
 	if err != nil {
 		return alinea.IngestResult{}, fmt.Errorf("ingest: begin: %w", err)
 	}
+	// Before any contact is looked up: a contact deleted meanwhile is then
+	// either gone from what the look-ups see, or its delete waits for this
+	// batch and deletes what it wrote (migration 00018; deleting contacts
+	// takes SHARE on both tables). Other batches take the same weak lock
+	// and do not wait for each other.
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE events, contact_activity IN ROW EXCLUSIVE MODE`); err != nil {
+		_ = tx.Rollback()
+		return alinea.IngestResult{}, fmt.Errorf("ingest: lock events: %w", err)
+	}
 	res, act, err := s.ingestTx(ctx, conn, tx, batch, true)
 	if err == nil {
 		err = s.flushActivity(ctx, tx, act)

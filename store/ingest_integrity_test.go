@@ -2,9 +2,12 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/alinea-crm/alinea"
 	"github.com/alinea-crm/alinea/store"
@@ -111,4 +114,101 @@ func TestDeleteContactsWhileIngesting(t *testing.T) {
 			t.Fatalf("%d events or activity rows refer to a deleted contact", n)
 		}
 	})
+}
+
+// A batch whose contact is being deleted when it arrives — the delete
+// started, not yet committed — waits for the delete and then stores its
+// events on a new contact for the same user id: it neither fails nor leaves
+// events on the deleted contact. On PostgreSQL this is the lock order of
+// migration 00018 (without it the batch found the contact before the
+// delete committed and wrote events for it afterwards); on SQLite, the
+// single writer and the look-up counter of 00017.
+func TestBatchWaitsForContactDelete(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		f := newIngestFixture(t, b)
+		ctx := context.Background()
+		// u2 after u1, so that SQLite does not give u1's id to its next contact.
+		f.ingest(alinea.Message{Type: "identify", MessageID: "seed", UserID: "u1"}, alinea.Message{Type: "identify", MessageID: "seed2", UserID: "u2"})
+		gone := f.contact("u1")
+		db, _ := f.s.Handles()
+		del, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := `DELETE FROM contacts WHERE id = ?`
+		if b == store.Postgres {
+			q = `DELETE FROM contacts WHERE id = $1`
+		}
+		if _, err := del.ExecContext(ctx, q, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		var deleter int
+		if b == store.Postgres {
+			if err := del.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&deleter); err != nil {
+				t.Fatal(err)
+			}
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := f.s.Ingest(ctx, 0, []alinea.Message{{Type: "track", MessageID: "t1", UserID: "u1", Event: "Demo Requested", ReceivedAt: f.at}})
+			done <- err
+		}()
+		waitBlocked(t, b, deleter, done)
+		if err := del.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("the batch failed: %v", err)
+		}
+		now := f.contact("u1")
+		if now.ID == gone.ID {
+			t.Fatalf("u1 is still contact %d, which was deleted", gone.ID)
+		}
+		if evs, _, err := f.s.Events(ctx, alinea.EventFilter{ContactID: now.ID, Limit: 10}); err != nil || len(evs) != 1 {
+			t.Fatalf("the new contact of u1 has %d events (err %v), want the batch's 1", len(evs), err)
+		}
+		if n := orphanEvents(t, f.s); n != 0 {
+			t.Fatalf("%d events or activity rows refer to the deleted contact", n)
+		}
+	})
+}
+
+// waitBlocked waits until an ingestion started in another goroutine waits
+// for a lock (PostgreSQL: a backend blocked by the one whose pid is
+// blocker; SQLite, whose writer cannot be watched: a pause long enough for
+// its look-up), and fails if it finished instead.
+func waitBlocked(t *testing.T, b store.Backend, blocker int, done <-chan error) {
+	t.Helper()
+	if b == store.SQLite {
+		select {
+		case err := <-done:
+			t.Fatalf("the batch did not wait for the delete (err %v)", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		return
+	}
+	other, err := sql.Open("pgx", os.Getenv("ALINEA_TEST_POSTGRES"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("the batch did not wait for the delete (err %v)", err)
+		default:
+		}
+		var waiting int
+		if err := other.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, blocker).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for a lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

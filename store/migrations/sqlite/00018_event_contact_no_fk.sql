@@ -9,8 +9,9 @@
 -- and nothing else writes these columns but with ids it read in its own
 -- transaction. So the two tables lose the foreign key, and deleting a
 -- contact deletes its events and activity by trigger, as ON DELETE CASCADE
--- did. (PostgreSQL made the same trade with a check per statement in
--- 00013.) The tables are rebuilt, as SQLite cannot drop a constraint.
+-- did. (PostgreSQL drops its check per statement from 00013 in its
+-- 00018, relying on lock order.) The tables are rebuilt, as SQLite cannot
+-- drop a constraint.
 CREATE TABLE events_new (
     id           INTEGER PRIMARY KEY,
     message_id   TEXT NOT NULL UNIQUE,
