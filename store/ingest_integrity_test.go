@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
@@ -211,4 +212,74 @@ func waitBlocked(t *testing.T, b store.Backend, blocker int, done <-chan error) 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Every column of an event comes back as it was sent, whatever its text
+// holds (PostgreSQL copies events in COPY's binary format, written by hand:
+// store/ingest_bulk.go), with the write key and a NULL contact for calls
+// nobody has identified.
+func TestEventColumnsRoundTrip(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		f := newIngestFixture(t, b)
+		ctx := context.Background()
+		key, _, err := f.s.CreateWriteKey(ctx, "web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		odd := "tab\there, line\nbreak, back\\slash, \"quotes\", ñandú, 数据, 🚀, \\N"
+		occurred := time.Date(2026, 2, 28, 23, 59, 58, 123_000_000, time.UTC)
+		sent := []alinea.Message{
+			{Type: "track", MessageID: "m-" + odd, UserID: "user " + odd, AnonymousID: "anon-1", Event: "Evento " + odd,
+				Context:    json.RawMessage(`{"campaign":{"source":"g","medium":"cpc"}}`),
+				UTM:        alinea.UTM{Source: "google " + odd, Medium: "cpc", Campaign: "primavera", Term: "crm b2b", Content: "anuncio-2"},
+				Timestamp:  occurred, ReceivedAt: f.at},
+			{Type: "page", MessageID: "anonymous page", AnonymousID: "anon-2", Event: "Precios", ReceivedAt: f.at},
+		}
+		sent[0].Properties = mustJSON(t, map[string]string{"note": odd})
+		if _, err := f.s.Ingest(ctx, key.ID, sent); err != nil {
+			t.Fatal(err)
+		}
+		got := f.events()
+		e, ok := got["m-"+odd]
+		if !ok {
+			t.Fatalf("the event with an odd message id is missing; have %v", got)
+		}
+		want := sent[0]
+		if e.Type != "track" || e.Name != want.Event || e.UserID != want.UserID || e.AnonymousID != want.AnonymousID {
+			t.Errorf("got type %q name %q user %q anonymous %q", e.Type, e.Name, e.UserID, e.AnonymousID)
+		}
+		if e.UTM != want.UTM {
+			t.Errorf("UTM %+v, want %+v", e.UTM, want.UTM)
+		}
+		if string(e.Properties) != string(want.Properties) || string(e.Context) != string(want.Context) {
+			t.Errorf("properties %s context %s, want %s and %s", e.Properties, e.Context, want.Properties, want.Context)
+		}
+		if !e.OccurredAt.Equal(occurred) || !e.ReceivedAt.Equal(f.at) {
+			t.Errorf("occurred %v received %v, want %v and %v", e.OccurredAt, e.ReceivedAt, occurred, f.at)
+		}
+		if e.ContactID == 0 || e.ContactID != f.contact(want.UserID).ID {
+			t.Errorf("contact %d, want the contact of %q", e.ContactID, want.UserID)
+		}
+		if p, ok := got["anonymous page"]; !ok || p.ContactID != 0 {
+			t.Errorf("anonymous page: %+v (present %v), want no contact", p, ok)
+		}
+		db, _ := f.s.Handles()
+		q := `SELECT count(*) FROM events WHERE write_key_id = ?`
+		if b == store.Postgres {
+			q = `SELECT count(*) FROM events WHERE write_key_id = $1`
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, q, key.ID).Scan(&n); err != nil || n != 2 {
+			t.Errorf("%d events carry the write key (err %v), want 2", n, err)
+		}
+	})
+}
+
+func mustJSON(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
