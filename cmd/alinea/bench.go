@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/alinea-crm/alinea/bench"
+	"github.com/alinea-crm/alinea/store"
 )
 
 func runBench(ctx context.Context, e *env, args []string) error {
@@ -26,7 +27,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *serveChild != "" {
-		tuneGC() // measured as `alinea serve` runs
+		tuneRuntime(!store.IsPostgresURL(*serveChild)) // measured as `alinea serve` runs
 		return bench.ServeChild(ctx, *serveChild, e.stdin, e.stdout)
 	}
 	work := *dir

@@ -45,7 +45,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 // serve runs the HTTP server and the background workers until ctx ends.
 func serve(ctx context.Context, st *store.Store, ln net.Listener, c config, e *env) error {
-	tuneGC()
+	tuneRuntime(st.Backend() == store.SQLite)
 	log, err := c.logger(e.stderr)
 	if err != nil {
 		return err
