@@ -230,9 +230,9 @@ func TestEventColumnsRoundTrip(t *testing.T) {
 		occurred := time.Date(2026, 2, 28, 23, 59, 58, 123_000_000, time.UTC)
 		sent := []alinea.Message{
 			{Type: "track", MessageID: "m-" + odd, UserID: "user " + odd, AnonymousID: "anon-1", Event: "Evento " + odd,
-				Context:    json.RawMessage(`{"campaign":{"source":"g","medium":"cpc"}}`),
-				UTM:        alinea.UTM{Source: "google " + odd, Medium: "cpc", Campaign: "primavera", Term: "crm b2b", Content: "anuncio-2"},
-				Timestamp:  occurred, ReceivedAt: f.at},
+				Context:   json.RawMessage(`{"campaign":{"source":"g","medium":"cpc"}}`),
+				UTM:       alinea.UTM{Source: "google " + odd, Medium: "cpc", Campaign: "primavera", Term: "crm b2b", Content: "anuncio-2"},
+				Timestamp: occurred, ReceivedAt: f.at},
 			{Type: "page", MessageID: "anonymous page", AnonymousID: "anon-2", Event: "Precios", ReceivedAt: f.at},
 		}
 		sent[0].Properties = mustJSON(t, map[string]string{"note": odd})
