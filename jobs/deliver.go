@@ -250,16 +250,29 @@ func insertMany(ctx context.Context, params []river.InsertManyParams) error {
 	return nil
 }
 
-// DeliveryWorkers builds the delivery workers: smtpURL may be empty (no
-// email), baseURL makes the links in emails absolute.
-func DeliveryWorkers(st *store.Store, smtpURL, baseURL, version string, log *slog.Logger) (*DeliverWorker, *DeliverDueWorker, error) {
-	render, err := notify.New(baseURL)
+// DeliveryConfig says how notifications leave.
+type DeliveryConfig struct {
+	// SMTPURL is the mail server (smtp package); empty: no email.
+	SMTPURL string
+	// BaseURL makes the links in emails absolute.
+	BaseURL string
+	// Version is Alinea's, for the webhooks' User-Agent.
+	Version string
+	// WebhookPrivateNetworks lets webhooks go to addresses that are not
+	// public (webhook.Options.PrivateNetworks).
+	WebhookPrivateNetworks bool
+}
+
+// DeliveryWorkers builds the delivery workers.
+func DeliveryWorkers(st *store.Store, c DeliveryConfig, log *slog.Logger) (*DeliverWorker, *DeliverDueWorker, error) {
+	render, err := notify.New(c.BaseURL)
 	if err != nil {
 		return nil, nil, err
 	}
-	w := &DeliverWorker{Store: st, Webhooks: webhook.NewSender(version), Render: render, Log: log}
-	if smtpURL != "" {
-		m, err := smtp.Open(smtpURL)
+	sender := webhook.NewSender(webhook.Options{Version: c.Version, PrivateNetworks: c.WebhookPrivateNetworks})
+	w := &DeliverWorker{Store: st, Webhooks: sender, Render: render, Log: log}
+	if c.SMTPURL != "" {
+		m, err := smtp.Open(c.SMTPURL)
 		if err != nil {
 			return nil, nil, err
 		}

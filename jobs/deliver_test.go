@@ -80,13 +80,20 @@ type deliveryEnv struct {
 }
 
 // startDelivery runs the delivery workers and a fast sweep on st.
+// Webhooks may go to the tests' loopback receivers.
 func startDelivery(t *testing.T, st *store.Store, c *clock, smtpURL string) *deliveryEnv {
+	t.Helper()
+	return startDeliveryWith(t, st, c, jobs.DeliveryConfig{SMTPURL: smtpURL, BaseURL: "https://alinea.example.com", Version: "test",
+		WebhookPrivateNetworks: true})
+}
+
+func startDeliveryWith(t *testing.T, st *store.Store, c *clock, cfg jobs.DeliveryConfig) *deliveryEnv {
 	t.Helper()
 	ctx := context.Background()
 	if err := jobs.Migrate(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	deliver, due, err := jobs.DeliveryWorkers(st, smtpURL, "https://alinea.example.com", "test", nil)
+	deliver, due, err := jobs.DeliveryWorkers(st, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,6 +288,37 @@ func TestDeliverRetriesAFailingEndpoint(t *testing.T) {
 		got, headers, bad := rc.received()
 		if len(got) != 1 || len(bad) != 0 || headers[0].Get(webhook.DeliveryHeader) != itoa(id) {
 			t.Errorf("received %+v (bad signatures %v)", got, bad)
+		}
+	})
+}
+
+// Without WebhookPrivateNetworks a webhook to a loopback address is not
+// sent: the delivery fails, saying why, and the receiver hears nothing.
+func TestWebhookToPrivateAddressRefusedByDefault(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		ctx := context.Background()
+		c := newClock()
+		st := storetest.Open(t, b, store.Options{Now: c.Now})
+		rc := &receiver{}
+		endpoint := httptest.NewServer(rc)
+		defer endpoint.Close()
+		if _, _, err := st.CreateWebhook(ctx, store.NewWebhook{URL: endpoint.URL, Types: []string{alinea.NotifyLeadAssigned}}, 0); err != nil {
+			t.Fatal(err)
+		}
+		env := startDeliveryWith(t, st, c, jobs.DeliveryConfig{Version: "test"})
+		if _, err := jobs.Notify(ctx, st, env.q, alinea.Notification{Type: alinea.NotifyLeadAssigned, Key: "lead.assigned:contact:9:1", Data: json.RawMessage(`{"contact":{"id":9}}`)}); err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		for _, d := range env.deliveries(t, store.DeliveryFilter{}) {
+			id = d.ID
+		}
+		d := env.waitState(t, id, "failing", func(d store.Delivery) bool { return d.State == store.DeliveryFailing })
+		if !strings.Contains(d.LastError, "not a public address") || !strings.Contains(d.LastError, "--webhook-private-networks") {
+			t.Errorf("last error %q, want the refusal and the setting", d.LastError)
+		}
+		if got, _, _ := rc.received(); len(got) != 0 {
+			t.Errorf("the loopback receiver got %d webhooks", len(got))
 		}
 	})
 }

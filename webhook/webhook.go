@@ -55,17 +55,29 @@ type Sender struct {
 	userAgent string
 }
 
+// Options configure a Sender.
+type Options struct {
+	// Version is Alinea's, for the User-Agent header.
+	Version string
+	// PrivateNetworks lets the sender post to loopback, private, link-local
+	// and other addresses that are not public (see ErrNotPublic), for
+	// receivers on the same network as a self-hosted Alinea.
+	PrivateNetworks bool
+}
+
 // NewSender returns a sender with a 10 s timeout per attempt that does not
-// follow redirects: a subscription names the endpoint itself, and a
-// redirected POST would lose its body.
-func NewSender(version string) *Sender {
+// follow redirects (a subscription names the endpoint itself, and a
+// redirected POST would lose its body) and, unless o.PrivateNetworks,
+// connects to public addresses only.
+func NewSender(o Options) *Sender {
 	return &Sender{
 		client: &http.Client{
+			Transport:     newTransport(o.PrivateNetworks),
 			Timeout:       Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		now:       time.Now,
-		userAgent: "Alinea-Webhook/" + version,
+		userAgent: "Alinea-Webhook/" + o.Version,
 	}
 }
 

@@ -29,7 +29,7 @@ func TestSendSignsWhatTheReceiverVerifies(t *testing.T) {
 	defer srv.Close()
 
 	p := Payload{ID: 42, Type: "sla.breached", Key: "sla.breached:clock:7", OccurredAt: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Data: json.RawMessage(`{"contact":{"id":1}}`)}
-	res, err := NewSender("test").Send(context.Background(), srv.URL+"/hook", secret, p)
+	res, err := NewSender(Options{Version: "test", PrivateNetworks: true}).Send(context.Background(), srv.URL+"/hook", secret, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestSendFailures(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	s := NewSender("test")
+	s := NewSender(Options{Version: "test", PrivateNetworks: true})
 	s.client.Timeout = 200 * time.Millisecond
 
 	res, err := s.Send(context.Background(), srv.URL+"/down", "s", Payload{ID: 1})

@@ -128,7 +128,7 @@ func TestTwoInstancesNotifyEachBreachOnce(t *testing.T) {
 	for i := range 2 {
 		addr := freeAddr(t)
 		cmd := exec.Command(bin, "serve", "--db", dsn, "--addr", addr, "--sla-sweep-interval", "1s",
-			"--smtp-url", mail.URL("alinea@vertice.example"), "--base-url", "http://alinea.test", "--log-level", "warn")
+			"--smtp-url", mail.URL("alinea@vertice.example"), "--base-url", "http://alinea.test", "--webhook-private-networks", "--log-level", "warn")
 		var logs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {

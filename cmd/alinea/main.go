@@ -110,11 +110,15 @@ type config struct {
 	// logged); BaseURL makes the links in emails absolute.
 	SMTPURL string
 	BaseURL string
+	// WebhookPrivateNetworks lets webhooks reach addresses that are not
+	// public (webhook.ErrNotPublic).
+	WebhookPrivateNetworks bool
 }
 
 // String masks the password of a PostgreSQL URL so config can be logged.
 func (c config) String() string {
-	return fmt.Sprintf("db=%s addr=%s log-level=%s secure-cookies=%t smtp=%s base-url=%s", maskDSN(c.DB), c.Addr, c.LogLevel, c.SecureCookies, c.maskedSMTP(), c.BaseURL)
+	return fmt.Sprintf("db=%s addr=%s log-level=%s secure-cookies=%t smtp=%s base-url=%s webhook-private-networks=%t",
+		maskDSN(c.DB), c.Addr, c.LogLevel, c.SecureCookies, c.maskedSMTP(), c.BaseURL, c.WebhookPrivateNetworks)
 }
 
 func maskDSN(dsn string) string {

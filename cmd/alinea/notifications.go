@@ -21,6 +21,8 @@ func notifyFlags(e *env, fs *flag.FlagSet, c *config) {
 		"SMTP server for notification emails, e.g. smtp://user:pass@mail.example.com:587?from=alinea@example.com&tls=starttls (tls: starttls, tls or none); empty: emails wait unsent (ALINEA_SMTP_URL)")
 	fs.StringVar(&c.BaseURL, "base-url", envDefault(e, "base-url", ""),
 		"the address people open Alinea at, e.g. https://alinea.example.com, for links in emails (ALINEA_BASE_URL)")
+	fs.BoolVar(&c.WebhookPrivateNetworks, "webhook-private-networks", envDefault(e, "webhook-private-networks", "") == "true",
+		"let webhooks go to loopback, private and link-local addresses (receivers on Alinea's own network); off: public addresses only (ALINEA_WEBHOOK_PRIVATE_NETWORKS=true)")
 }
 
 // checkNotifyFlags validates the notification flags; errors never repeat
@@ -55,7 +57,8 @@ func (c config) maskedSMTP() string {
 
 // registerDeliveryWorkers adds the notification delivery jobs.
 func registerDeliveryWorkers(w *river.Workers, st *store.Store, c config, log *slog.Logger) error {
-	deliver, due, err := jobs.DeliveryWorkers(st, c.SMTPURL, c.BaseURL, version, log)
+	deliver, due, err := jobs.DeliveryWorkers(st, jobs.DeliveryConfig{SMTPURL: c.SMTPURL, BaseURL: c.BaseURL, Version: version,
+		WebhookPrivateNetworks: c.WebhookPrivateNetworks}, log)
 	if err != nil {
 		return err
 	}
