@@ -64,6 +64,7 @@ type contactRow struct {
 	Email     string
 	JobTitle  string
 	Company   string
+	AccountID int64
 	Stage     alinea.Stage
 	Mode      alinea.Mode
 	Owner     string
@@ -214,7 +215,7 @@ func (h *contactList) rows(ctx context.Context, contacts []alinea.Contact, owner
 	}
 	rows := make([]contactRow, len(contacts))
 	for i, c := range contacts {
-		rows[i] = contactRow{ID: c.ID, Name: displayName(c), Email: c.Email, JobTitle: c.JobTitle, Company: companies[c.AccountID],
+		rows[i] = contactRow{ID: c.ID, Name: displayName(c), Email: c.Email, JobTitle: c.JobTitle, Company: companies[c.AccountID], AccountID: c.AccountID,
 			Stage: c.Stage, Mode: c.Mode, Owner: owners[c.OwnerID], Grade: gradeOf[c.ID], UpdatedAt: c.UpdatedAt}
 	}
 	return rows, nil

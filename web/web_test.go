@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -328,6 +329,13 @@ func TestContactsSearchFiltersAndPages(t *testing.T) {
 	}
 	mustContain(t, "first page", first.body, `rel="next"`)
 	mustNotContain(t, "first page", first.body, `rel="prev"`)
+	// The company column links each contact's account.
+	if n := strings.Count(first.body, `<a href="/accounts/`); n == 0 {
+		t.Error("no company in the first page links to its account")
+	} else if acct := a.contactWith(alinea.StageCustomer).AccountID; acct != 0 {
+		byAccount := c.get("/contacts?q=" + url.QueryEscape(a.contactWith(alinea.StageCustomer).Email))
+		mustContain(t, "company link", byAccount.body, fmt.Sprintf(`<a href="/accounts/%d">`, acct))
+	}
 
 	// Walk to the end and back: every contact appears once.
 	seen := map[string]bool{}
