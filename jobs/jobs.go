@@ -6,6 +6,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,12 +42,31 @@ type Config struct {
 	Workers *river.Workers
 	// MaxWorkers bounds concurrent jobs in this process.
 	MaxWorkers int
+	// DeliveryWorkers bounds concurrent notification deliveries, which run
+	// in their own queue (QueueDeliveries) beside MaxWorkers' jobs: they
+	// mostly wait on mail servers and endpoints. Zero: MaxWorkers.
+	DeliveryWorkers int
 	// PollInterval is how often idle workers look for new jobs.
 	PollInterval time.Duration
+	// FetchCooldown is the least time between two fetches of jobs while
+	// jobs keep coming (River's default, 100 ms, when zero).
+	FetchCooldown time.Duration
 	// Periodic jobs (SLA clock sweeps, delivery retries) are scheduled by
 	// River's elected leader, so with several instances each runs once per
 	// interval rather than once per instance.
 	Periodic []*river.PeriodicJob
+}
+
+// QueueDeliveries is the queue of notification deliveries.
+const QueueDeliveries = "deliveries"
+
+// ServeConfig is the queue as `alinea serve` runs it, without its workers
+// and periodic jobs (the caller adds them). River fetches at most a queue's
+// free workers per fetch and waits FetchCooldown between fetches, so four
+// workers at River's 100 ms sent ~40 notification emails a second; 32
+// delivery workers fetched every 10 ms send hundreds (docs/BENCHMARKS.md).
+func ServeConfig() Config {
+	return Config{MaxWorkers: 4, DeliveryWorkers: 32, FetchCooldown: 10 * time.Millisecond}
 }
 
 // Migrate creates or updates River's tables.
@@ -81,12 +101,17 @@ func New(st *store.Store, cfg Config) (*Queue, error) {
 	if rc.FetchPollInterval == 0 {
 		rc.FetchPollInterval = time.Second
 	}
-	if rc.FetchPollInterval < rc.FetchCooldown || rc.FetchPollInterval < river.FetchCooldownDefault {
-		rc.FetchCooldown = rc.FetchPollInterval
+	rc.FetchCooldown = cfg.FetchCooldown
+	if rc.FetchCooldown == 0 {
+		rc.FetchCooldown = river.FetchCooldownDefault
 	}
+	rc.FetchCooldown = min(rc.FetchCooldown, rc.FetchPollInterval)
 	if cfg.Workers != nil {
 		rc.Workers = cfg.Workers
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, cfg.MaxWorkers)}}
+		rc.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: max(1, cfg.MaxWorkers)},
+			QueueDeliveries:    {MaxWorkers: max(1, cmp.Or(cfg.DeliveryWorkers, cfg.MaxWorkers))},
+		}
 		rc.PeriodicJobs = cfg.Periodic
 	}
 	sqlDB, pool := st.Handles()

@@ -59,7 +59,9 @@ func serve(ctx context.Context, st *store.Store, ln net.Listener, c config, e *e
 		return err
 	}
 	periodic := append(periodicJobs(c), jobs.DeliverySweep(jobs.DeliverySweepInterval))
-	queue, err := jobs.New(st, jobs.Config{Logger: log, Workers: workers, MaxWorkers: 4, Periodic: periodic})
+	qc := jobs.ServeConfig()
+	qc.Logger, qc.Workers, qc.Periodic = log, workers, periodic
+	queue, err := jobs.New(st, qc)
 	if err != nil {
 		return err
 	}
