@@ -227,9 +227,11 @@ func (w *DeliverDueWorker) Work(ctx context.Context, job *river.Job[DeliverDueAr
 	// Notifications queued while this sweep runs cannot enqueue another
 	// (one sweep waiting or running at a time), so it looks again until a
 	// look finds nothing it has not enqueued: they go out now rather than
-	// at the next periodic sweep.
+	// at the next periodic sweep. A few looks at most, so that a steady
+	// stream of notifications does not keep one sweep running; the next
+	// notification's kick starts another.
 	enqueued := map[int64]bool{}
-	for {
+	for range maxSweepLooks {
 		ids, err := w.Store.DueDeliveries(ctx, n)
 		if err != nil {
 			return err
@@ -248,7 +250,11 @@ func (w *DeliverDueWorker) Work(ctx context.Context, job *river.Job[DeliverDueAr
 			return err
 		}
 	}
+	return nil
 }
+
+// maxSweepLooks bounds the looks for due deliveries in one sweep.
+const maxSweepLooks = 10
 
 // insertMany inserts jobs through the River client that runs the current
 // job, whichever backend's it is.
