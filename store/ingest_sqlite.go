@@ -217,7 +217,8 @@ func (in *ingester) run() {
 // requests wants the same core, the kernel's fair share made it wait
 // (busy for the whole run while using ~85% of a core). Favoured, it
 // waits less and the other work takes the rest: +5-10% events/s on
-// 2 cores (docs/BENCHMARKS.md).
+// 2 cores when measured alone; after the other changes of that pass,
+// unprivileged runs did as well (docs/BENCHMARKS.md).
 const writerNiceBoost = 5
 
 // favour raises the writer thread's priority for one commit when the
