@@ -393,46 +393,9 @@ func itoa(n int64) string {
 // away), on the queue as `alinea serve` configures it.
 func TestBurstOfNotificationsDrainsInOneSweep(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b store.Backend) {
-		ctx := context.Background()
-		st := storetest.Open(t, b, store.Options{})
-		if err := jobs.Migrate(ctx, st); err != nil {
-			t.Fatal(err)
-		}
-		u, err := st.CreateUser(ctx, alinea.NewUser{Email: "rafa@example.com", Name: "Rafa Gil", Role: alinea.RoleSales, Password: "correct horse battery", Locale: "es"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mail := smtptest.Start(t, smtptest.Options{})
-		deliver, due, err := jobs.DeliveryWorkers(st, jobs.DeliveryConfig{SMTPURL: mail.URL("alinea@example.com"), Version: "test"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		workers := river.NewWorkers()
-		river.AddWorker(workers, deliver)
-		river.AddWorker(workers, due)
-		cfg := jobs.ServeConfig()
-		cfg.Workers = workers
-		cfg.Periodic = []*river.PeriodicJob{jobs.DeliverySweep(time.Hour)}
-		q, err := jobs.New(st, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		const burst = 1200
-		for i := range burst {
-			n := alinea.Notification{Type: alinea.NotifyLeadAssigned, Key: fmt.Sprintf("lead.assigned:contact:%d:1", i), UserIDs: []int64{u.ID},
-				Data: json.RawMessage(fmt.Sprintf(`{"contact":{"id":%d,"name":"Ana Ruiz"},"owner":{"id":%d,"name":"Rafa Gil"}}`, i, u.ID))}
-			if _, err := jobs.Notify(ctx, st, q, n); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			_ = q.Stop(stopCtx)
-		})
-		mail.Wait(t, burst, 60*time.Second)
+		const n = 1200
+		bu := queueBurst(t, b, n, time.Hour)
+		bu.start(t)
+		bu.mail.Wait(t, n, 60*time.Second)
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -154,7 +153,7 @@ func TestBatchWaitsForContactDelete(t *testing.T) {
 			_, err := f.s.Ingest(ctx, 0, []alinea.Message{{Type: "track", MessageID: "t1", UserID: "u1", Event: "Demo Requested", ReceivedAt: f.at}})
 			done <- err
 		}()
-		waitBlocked(t, b, deleter, done)
+		waitBlocked(t, b, db, deleter, done)
 		if err := del.Commit(); err != nil {
 			t.Fatal(err)
 		}
@@ -176,9 +175,9 @@ func TestBatchWaitsForContactDelete(t *testing.T) {
 
 // waitBlocked waits until an ingestion started in another goroutine waits
 // for a lock (PostgreSQL: a backend blocked by the one whose pid is
-// blocker; SQLite, whose writer cannot be watched: a pause long enough for
-// its look-up), and fails if it finished instead.
-func waitBlocked(t *testing.T, b store.Backend, blocker int, done <-chan error) {
+// blocker, asked through db; SQLite, whose writer cannot be watched: a
+// pause long enough for its look-up), and fails if it finished instead.
+func waitBlocked(t *testing.T, b store.Backend, db *sql.DB, blocker int, done <-chan error) {
 	t.Helper()
 	if b == store.SQLite {
 		select {
@@ -188,11 +187,6 @@ func waitBlocked(t *testing.T, b store.Backend, blocker int, done <-chan error) 
 		}
 		return
 	}
-	other, err := sql.Open("pgx", os.Getenv("ALINEA_TEST_POSTGRES"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		select {
@@ -201,7 +195,7 @@ func waitBlocked(t *testing.T, b store.Backend, blocker int, done <-chan error) 
 		default:
 		}
 		var waiting int
-		if err := other.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, blocker).Scan(&waiting); err != nil {
+		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, blocker).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting > 0 {
