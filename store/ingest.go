@@ -190,7 +190,7 @@ func (s *Store) prefetch(ctx context.Context, tx *sql.Tx, b *batchState, users, 
 				LATERAL (SELECT id FROM contacts WHERE email = k OFFSET 0) AS c`,
 			nonNil(users), nonNil(anons), nonNil(emails))
 	} else {
-		query, args := sqliteLookup(users, anons, emails)
+		query, args := sqliteLookup(lookupList{userLookup, users}, lookupList{anonLookup, anons}, lookupList{emailLookup, emails})
 		rows, err = tx.QueryContext(ctx, query, args...)
 	}
 	if err != nil {
@@ -227,34 +227,45 @@ func nonNil(list []string) []string {
 	return list
 }
 
-// sqliteLookup builds lookupIdentities' statement for SQLite. Each list is
-// padded with its last id to a power of two, so that a few statement
-// texts, each prepared once and cached, serve every batch.
-func sqliteLookup(users, anons, emails []string) (string, []any) {
+// A lookupList is ids to look up with the select (up to "IN") that finds
+// them; each select returns a kind letter, the id and a number.
+type lookupList struct {
+	sel string
+	ids []string
+}
+
+const (
+	userLookup      = `SELECT 'u', external_id, id FROM contacts WHERE external_id`
+	anonLookup      = `SELECT 'a', anonymous_id, contact_id FROM identities WHERE anonymous_id`
+	emailLookup     = `SELECT 'e', email, id FROM contacts WHERE email`
+	messageIDLookup = `SELECT 'm', message_id, 0 FROM event_message_ids WHERE message_id`
+)
+
+// sqliteLookup builds one statement for SQLite that looks all the lists
+// up. Each list is padded with its last id to a power of two, so that a
+// few statement texts, each prepared once and cached, serve every batch.
+func sqliteLookup(lists ...lookupList) (string, []any) {
 	var q strings.Builder
 	var args []any
-	part := func(ids []string, sel string) {
-		if len(ids) == 0 {
-			return
+	for _, l := range lists {
+		if len(l.ids) == 0 {
+			continue
 		}
 		n := 1
-		for n < len(ids) {
+		for n < len(l.ids) {
 			n *= 2
 		}
 		if q.Len() > 0 {
 			q.WriteString(" UNION ALL ")
 		}
-		q.WriteString(sel)
+		q.WriteString(l.sel)
 		q.WriteString(" IN (?")
 		q.WriteString(strings.Repeat(",?", n-1))
 		q.WriteByte(')')
 		for i := range n {
-			args = append(args, ids[min(i, len(ids)-1)])
+			args = append(args, l.ids[min(i, len(l.ids)-1)])
 		}
 	}
-	part(users, `SELECT 'u', external_id, id FROM contacts WHERE external_id`)
-	part(anons, `SELECT 'a', anonymous_id, contact_id FROM identities WHERE anonymous_id`)
-	part(emails, `SELECT 'e', email, id FROM contacts WHERE email`)
 	return q.String(), args
 }
 

@@ -20,6 +20,8 @@ type ingestBatch struct {
 	// users, anons and emails are the distinct user ids, anonymous ids and
 	// identify email traits of the batch, in order of first appearance.
 	users, anons, emails []string
+	// messageIDs are the batch's distinct message ids.
+	messageIDs []string
 
 	// sqliteArgs holds the events' insert arguments, eventInsertColumns a
 	// message, with the contact (column eventContactColumn) left for the
@@ -93,8 +95,10 @@ func (s *Store) prepareBatch(writeKeyID int64, msgs []alinea.Message) *ingestBat
 		info.occ = ms(occ)
 		if seen["m"+m.MessageID] {
 			p.mayHaveDuplicates = true
+		} else {
+			seen["m"+m.MessageID] = true
+			p.messageIDs = append(p.messageIDs, m.MessageID)
 		}
-		seen["m"+m.MessageID] = true
 		addOnce(&p.users, 'u', m.UserID)
 		addOnce(&p.emails, 'e', info.email)
 		addOnce(&p.anons, 'a', m.AnonymousID)

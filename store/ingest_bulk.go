@@ -253,17 +253,44 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, b *batchState, bat
 		b.recordStored(&res, rows, stored)
 		return res, nil
 	}
-	for start := 0; start < len(rows); start += maxEventRows {
-		part := rows[start:min(start+maxEventRows, len(rows))]
-		args := batch.sqliteArgs[start*eventInsertColumns : (start+len(part))*eventInsertColumns]
-		for i := range part {
-			args[i*eventInsertColumns+eventContactColumn] = nullID(part[i].contact)
+	// SQLite: the events whose message ids are new are inserted; the
+	// others are counted as duplicates (ingest_dedup.go).
+	ids := make([]string, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].msg.MessageID
+	}
+	var indexed map[string]bool
+	if p := batch.pre; p != nil && p.indexedIDs != nil && p.moves == s.ingest.ids.moves.Load() {
+		indexed = p.indexedIDs
+	}
+	fresh, err := s.ingest.ids.fresh(ctx, tx, ids, indexed)
+	if err != nil {
+		return res, fmt.Errorf("insert events: %w", err)
+	}
+	args := batch.sqliteArgs
+	stored := rows
+	if slices.Contains(fresh, false) {
+		args = make([]any, 0, len(args))
+		stored = make([]eventRow, 0, len(rows))
+		for i := range rows {
+			if fresh[i] {
+				args = append(args, batch.sqliteArgs[i*eventInsertColumns:(i+1)*eventInsertColumns]...)
+				stored = append(stored, rows[i])
+			} else {
+				res.Duplicates++
+			}
 		}
-		stored, err := s.insertEventRows(ctx, tx, len(part), args)
-		if err != nil {
+	}
+	for start := 0; start < len(stored); start += maxEventRows {
+		part := stored[start:min(start+maxEventRows, len(stored))]
+		partArgs := args[start*eventInsertColumns : (start+len(part))*eventInsertColumns]
+		for i := range part {
+			partArgs[i*eventInsertColumns+eventContactColumn] = nullID(part[i].contact)
+		}
+		if _, err := tx.ExecContext(ctx, valuesSQL(`INSERT INTO events (`+eventColumnList+`) VALUES`, len(part), eventInsertColumns, ``), partArgs...); err != nil {
 			return res, fmt.Errorf("insert events: %w", err)
 		}
-		b.recordStored(&res, part, stored)
+		b.recordStored(&res, part, nil)
 	}
 	return res, nil
 }
@@ -361,47 +388,6 @@ func isEventsUniqueViolation(err error) bool {
 
 // maxEventRows bounds one SQLite insert statement (16 values a row).
 const maxEventRows = 256
-
-// insertEventRows inserts n events into SQLite and returns the message ids
-// stored, or nil when all were. It does without RETURNING: almost always
-// every row is new, which RowsAffected tells. When some were duplicates,
-// the rows this statement stored are read back by rowid: SQLite gives each
-// new row of a rowid table the largest rowid plus one, so they are the
-// RowsAffected rowids ending at LastInsertId.
-func (s *Store) insertEventRows(ctx context.Context, tx *sql.Tx, n int, args []any) (map[string]bool, error) {
-	res, err := tx.ExecContext(ctx, valuesSQL(`INSERT INTO events (`+eventColumnList+`) VALUES`, n, eventInsertColumns, `ON CONFLICT (message_id) DO NOTHING`), args...)
-	if err != nil {
-		return nil, err
-	}
-	affected, err := res.RowsAffected()
-	if err != nil {
-		return nil, err
-	}
-	if affected == int64(n) {
-		return nil, nil
-	}
-	stored := make(map[string]bool, affected)
-	if affected == 0 {
-		return stored, nil
-	}
-	last, err := res.LastInsertId()
-	if err != nil {
-		return nil, err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT message_id FROM events WHERE id > ? AND id <= ?`, last-affected, last)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		stored[id] = true
-	}
-	return stored, rows.Err()
-}
 
 // queryStored runs an insert that returns the message ids it stored; nil
 // means all n were stored.

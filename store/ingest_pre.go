@@ -24,23 +24,33 @@ type preResolved struct {
 	byUser     map[string]int64
 	byAnon     map[string]int64
 	byEmail    map[string]int64
+	// indexedIDs are the batch's message ids found in event_message_ids,
+	// read after the writer's moves-th move of ids from memory.
+	indexedIDs map[string]bool
+	moves      int64
 }
 
 // preResolve looks the batch's ids up on a read connection, with the
-// generation they were read under (one statement: one snapshot). A failed
-// look-up is not an error: the writer then does it all.
+// generation they were read under (one statement: one snapshot), and its
+// message ids in event_message_ids. A failed look-up is not an error: the
+// writer then does it all.
 func (s *Store) preResolve(ctx context.Context, batch *ingestBatch) {
-	if len(batch.users)+len(batch.anons)+len(batch.emails) == 0 {
+	// Read before the statement: a move of message ids the snapshot does
+	// not see is then one the writer knows to look up again for.
+	moves := s.ingest.ids.moves.Load()
+	query, args := sqliteLookup(lookupList{userLookup, batch.users}, lookupList{anonLookup, batch.anons},
+		lookupList{emailLookup, batch.emails}, lookupList{messageIDLookup, batch.messageIDs})
+	if query == "" {
 		return
 	}
-	query, args := sqliteLookup(batch.users, batch.anons, batch.emails)
 	rows, err := s.rdb.QueryContext(ctx, `SELECT 'g', '', n FROM ingest_generation UNION ALL `+query, args...)
 	if err != nil {
 		s.log.Debug("ingest: look-up before the writer failed", "err", err)
 		return
 	}
 	defer rows.Close()
-	p := &preResolved{generation: -1, byUser: map[string]int64{}, byAnon: map[string]int64{}, byEmail: map[string]int64{}}
+	p := &preResolved{generation: -1, byUser: map[string]int64{}, byAnon: map[string]int64{}, byEmail: map[string]int64{},
+		moves: moves, indexedIDs: map[string]bool{}}
 	for rows.Next() {
 		var kind, key string
 		var id int64
@@ -56,6 +66,8 @@ func (s *Store) preResolve(ctx context.Context, batch *ingestBatch) {
 			p.byAnon[key] = id
 		case "e":
 			p.byEmail[key] = id
+		case "m":
+			p.indexedIDs[key] = true
 		}
 	}
 	if rows.Err() != nil || p.generation < 0 {

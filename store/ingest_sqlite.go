@@ -72,6 +72,13 @@ type ingester struct {
 	writerCPU  atomic.Int64
 	writerBusy atomic.Int64
 
+	// ids is the writer's part of the duplicate check by message id
+	// (ingest_dedup.go).
+	ids *messageIDs
+	// moveIdle is how long the writer waits without a request before it
+	// moves the message ids it holds (moveMessageIDsIdle).
+	moveIdle time.Duration
+
 	// unfavoured is set once the writer's thread may not be given a
 	// higher priority (see favour); only run() uses it.
 	unfavoured bool
@@ -91,10 +98,11 @@ const walRestartFrames = 64 << 10
 // WAL of a few tens of megabytes under full load.
 const checkpointPause = 200 * time.Millisecond
 
-func newIngester(s *Store) *ingester {
-	in := &ingester{s: s, reqs: make(chan *ingestRequest, 256), stop: make(chan struct{}),
+func newIngester(s *Store, moveIdle time.Duration) *ingester {
+	in := &ingester{s: s, moveIdle: moveIdle, reqs: make(chan *ingestRequest, 256), stop: make(chan struct{}),
 		synced: make(chan syncJob, 64), checkpoint: make(chan struct{}, 1)}
 	if s.backend == SQLite {
+		in.ids = newMessageIDs()
 		in.wg.Add(3)
 		go in.run()
 		go in.syncer()
@@ -166,10 +174,20 @@ func (in *ingester) submit(ctx context.Context, batch *ingestBatch) (alinea.Inge
 func (in *ingester) run() {
 	defer in.wg.Done()
 	defer close(in.synced)
+	idle := time.NewTimer(in.moveIdle)
+	defer idle.Stop()
 	for {
 		var first *ingestRequest
+		idle.Reset(in.moveIdle)
 		select {
 		case first = <-in.reqs:
+		case <-idle.C:
+			// Nothing to do: a good moment to move the message ids
+			// held in memory into the table.
+			if len(in.ids.recent) > 0 {
+				in.moveMessageIDs()
+			}
+			continue
 		case <-in.stop:
 			// Answer whatever is still queued before leaving.
 			for {
@@ -208,7 +226,23 @@ func (in *ingester) run() {
 		}
 		runtime.UnlockOSThread()
 		in.events.Add(int64(n))
+		if len(in.ids.recent) >= maxRecentMessageIDs {
+			in.moveMessageIDs()
+		}
 	}
+}
+
+// moveMessageIDs moves the message ids held in memory into the table. A
+// failure leaves them in memory, to be moved next time.
+func (in *ingester) moveMessageIDs() {
+	began := time.Now()
+	n := len(in.ids.recent)
+	if err := in.ids.move(context.Background(), in.s.db); err != nil {
+		in.s.log.Error("ingest: move message ids into event_message_ids", "err", err)
+		return
+	}
+	in.afterCommit(context.Background())
+	in.s.log.Debug("ingest: moved message ids into event_message_ids", "ids", n, "took", time.Since(began))
 }
 
 // writerNiceBoost is how far below the process's other threads the
@@ -411,6 +445,18 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 		_ = tx.Rollback()
 		return false, fmt.Errorf("ingest: active agreement: %w", err)
 	}
+	// Message ids the group adds to memory are taken out again unless
+	// the group is committed.
+	committed := false
+	defer func() {
+		if !committed {
+			in.ids.forget(0)
+		}
+	}()
+	if err := in.ids.catchUp(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		return false, fmt.Errorf("ingest: %w", err)
+	}
 	var total activity
 	for i, r := range group {
 		if r.ctx.Err() != nil {
@@ -422,9 +468,11 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 			r.err = fmt.Errorf("ingest: savepoint: %w", err)
 			continue
 		}
+		mark := len(in.ids.added)
 		var act activity
 		r.res, act, r.err = s.ingestTx(ctx, nil, tx, r.batch, evaluate)
 		if r.err != nil {
+			in.ids.forget(mark)
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO "+sp); err != nil {
 				r.err = errors.Join(r.err, err)
 			}
@@ -440,8 +488,15 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 		_ = tx.Rollback()
 		return false, fmt.Errorf("ingest: %w", err)
 	}
+	last, err := lastEventID(ctx, tx)
+	if err != nil {
+		_ = tx.Rollback()
+		return false, fmt.Errorf("ingest: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("ingest: commit: %w", err)
 	}
+	committed = true
+	in.ids.committed(last)
 	return async, nil
 }

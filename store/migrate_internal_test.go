@@ -11,10 +11,11 @@ import (
 	"github.com/alinea-crm/alinea"
 )
 
-// TestSQLiteEventForeignKeyMigration takes migration 00018 down and up again
-// on a database with events: the rows survive both ways, the foreign keys
-// come back down and go away up, and deleting a contact still deletes its
-// events and activity afterwards (by trigger instead of ON DELETE CASCADE).
+// TestSQLiteEventForeignKeyMigration takes migrations 00019 and 00018 down
+// and up again on a database with events: the rows survive both ways, the
+// foreign keys come back down and go away up, the stored message ids are
+// indexed, and deleting a contact still deletes its events and activity
+// afterwards (by trigger instead of ON DELETE CASCADE).
 func TestSQLiteEventForeignKeyMigration(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"), Options{})
@@ -70,6 +71,17 @@ func TestSQLiteEventForeignKeyMigration(t *testing.T) {
 	}
 	if n := count(`SELECT count(*) FROM events`); n != 3 {
 		t.Fatalf("up again: %d events, want 3", n)
+	}
+	// 00019 indexed the message ids of the events already stored.
+	if n := count(`SELECT count(*) FROM event_message_ids WHERE message_id IN ('i1', 't1', 't2')`); n != 3 {
+		t.Fatalf("up again: %d of 3 message ids indexed", n)
+	}
+	if n := count(`SELECT count(*) FROM event_message_id_index WHERE event_id = (SELECT max(id) FROM events)`); n != 1 {
+		t.Fatal("up again: the index does not cover the last event")
+	}
+	res, err := s.Ingest(ctx, 0, []alinea.Message{{Type: "track", MessageID: "t2", UserID: "u2", Event: "Demo Requested"}})
+	if err != nil || res.Duplicates != 1 {
+		t.Fatalf("up again: ingesting t2 once more: %+v, %v; want a duplicate", res, err)
 	}
 	var id int64
 	if err := s.db.QueryRowContext(ctx, `SELECT id FROM contacts WHERE external_id = 'u1'`).Scan(&id); err != nil {

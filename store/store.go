@@ -5,6 +5,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -73,6 +74,9 @@ type Options struct {
 	// a new database from scratch, e.g. the demo: a crash during the load may
 	// corrupt the file, which is then simply built again.
 	BulkLoad bool
+
+	// moveIDsIdle replaces moveMessageIDsIdle in tests.
+	moveIDsIdle time.Duration
 }
 
 // IsPostgresURL reports whether dsn selects the PostgreSQL backend.
@@ -139,7 +143,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.ingest = newIngester(s)
+	s.ingest = newIngester(s, cmp.Or(opt.moveIDsIdle, moveMessageIDsIdle))
 	s.search = newSearchIndexer(s)
 	return s, nil
 }
