@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -25,8 +28,8 @@ import (
 // for a batch on a read connection before the batch is queued, with the
 // ids the writer moved out of memory by then (preResolve); the writer looks
 // it up again only when it has moved ids since. The writer moves its ids
-// into the table when it has been idle for a moment or when it holds
-// maxRecentMessageIDs of them. At the start of each group commit it reads
+// into the table, sorted and in chunks, when it has been idle for a moment
+// or when it holds maxRecentMessageIDs of them. At the start of each group commit it reads
 // into memory the ids of any events it did not store itself (another
 // process or a write outside ingestion), and after a restart those of the
 // events that were never moved. So the check is as complete as the unique
@@ -37,8 +40,8 @@ import (
 // then on only stored events count, as with the unique index.
 
 // maxRecentMessageIDs bounds the message ids the writer keeps in memory
-// (about 20 MB at this size); past it, they are moved to the table between
-// two group commits.
+// outside a move (about 60 MB with their hashes at this size); past it,
+// they are moved to the table, a chunk between two group commits.
 const maxRecentMessageIDs = 1 << 19
 
 // moveMessageIDsIdle is how long the writer waits without a request before
@@ -54,27 +57,41 @@ type messageIDKey [2]uint64
 // goroutine uses it, but for moves, which readers check.
 type messageIDs struct {
 	seeds [2]maphash.Seed
-	// recent holds the ids of the events after event_message_id_index's
-	// event_id, up to known (the largest events.id the writer has read or
-	// stored); known is -1 until the writer has read the index.
+	// recent holds the hashes of ids, the message ids of the events after
+	// event_message_id_index's event_id up to known (the largest events.id
+	// the writer has read or stored), in the order they came; known is -1
+	// until the writer has read the index.
 	recent map[messageIDKey]struct{}
+	ids    []string
 	known  int64
-	// added lists what the group being committed added to recent, to
-	// take out again when a request or the group is rolled back.
-	added []messageIDKey
-	// moves counts the moves of recent into the table; a look-up of the
-	// table made before the last move may miss ids that were only in
-	// memory when it ran.
+	// moving are the ids of a move under way, sorted, of which the first
+	// moved are in the table; once all are, the table covers the events
+	// up to movingThrough. Their hashes stay in recent until then.
+	moving        []string
+	moved         int
+	movingThrough int64
+	// chunk is how many ids one transaction of a move writes.
+	chunk int
+	// moves counts the moves of ids into the table; a look-up of the table
+	// made before the last move may miss ids that were only in memory
+	// when it ran.
 	moves atomic.Int64
 }
 
 func newMessageIDs() *messageIDs {
 	return &messageIDs{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		recent: map[messageIDKey]struct{}{}, known: -1}
+		recent: map[messageIDKey]struct{}{}, known: -1, chunk: moveChunkIDs}
 }
 
 func (d *messageIDs) key(id string) messageIDKey {
 	return messageIDKey{maphash.String(d.seeds[0], id), maphash.String(d.seeds[1], id)}
+}
+
+// add remembers id, which must be new. The id is copied: it may point into
+// a request's whole body.
+func (d *messageIDs) add(k messageIDKey, id string) {
+	d.recent[k] = struct{}{}
+	d.ids = append(d.ids, strings.Clone(id))
 }
 
 // catchUp runs at the start of a group commit: it reads into memory the
@@ -100,13 +117,21 @@ func (d *messageIDs) catchUp(ctx context.Context, tx *sql.Tx) error {
 		if err := rows.Scan(&id); err != nil {
 			return fmt.Errorf("read the message ids of new events: %w", err)
 		}
-		d.recent[d.key(id)] = struct{}{}
+		// Events written outside ingestion may repeat an id.
+		if k := d.key(id); !d.has(k) {
+			d.add(k, id)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read the message ids of new events: %w", err)
 	}
 	d.known = last
 	return nil
+}
+
+func (d *messageIDs) has(k messageIDKey) bool {
+	_, ok := d.recent[k]
+	return ok
 }
 
 func lastEventID(ctx context.Context, tx *sql.Tx) (int64, error) {
@@ -132,66 +157,123 @@ func (d *messageIDs) fresh(ctx context.Context, tx *sql.Tx, ids []string, indexe
 		if indexed[id] {
 			continue
 		}
-		k := d.key(id)
-		if _, seen := d.recent[k]; seen {
-			continue
+		if k := d.key(id); !d.has(k) {
+			d.add(k, id)
+			fresh[i] = true
 		}
-		d.recent[k] = struct{}{}
-		d.added = append(d.added, k)
-		fresh[i] = true
 	}
 	return fresh, nil
 }
 
-// forget takes out of memory what was added since mark (a length of added):
-// ids whose events were rolled back.
+// mark returns what forget takes memory back to.
+func (d *messageIDs) mark() int { return len(d.ids) }
+
+// forget takes out of memory the ids added since mark: ids whose events
+// were rolled back.
 func (d *messageIDs) forget(mark int) {
-	for _, k := range d.added[mark:] {
-		delete(d.recent, k)
+	for _, id := range d.ids[mark:] {
+		delete(d.recent, d.key(id))
 	}
-	d.added = d.added[:mark]
+	clear(d.ids[mark:])
+	d.ids = d.ids[:mark]
 }
 
-// committed records that the group was committed with last as the largest
+// committed records that a group was committed with last as the largest
 // event id.
 func (d *messageIDs) committed(last int64) {
-	d.added = d.added[:0]
 	d.known = max(d.known, last)
 }
 
-// move writes the ids of the events not yet indexed into event_message_ids,
-// in one sorted run, and empties memory.
-func (d *messageIDs) move(ctx context.Context, db *sql.DB) error {
-	tx, err := db.BeginTx(ctx, nil)
+// moveStatementIDs is how many ids one insert of a move writes.
+const moveStatementIDs = 500
+
+// moveChunkIDs is how many ids one transaction of a move writes: a move of
+// a full memory takes eight, and ingestion goes on between them. A chunk
+// of sorted ids writes only the table's pages in its range of keys, so
+// cutting a move in chunks costs little; it bounds how long ingestion
+// waits (docs/BENCHMARKS.md).
+const moveChunkIDs = 1 << 16
+
+// moving reports whether a move is under way.
+func (d *messageIDs) movingIDs() bool { return d.moving != nil }
+
+// startMove begins moving the ids held in memory into event_message_ids,
+// sorted so that each page of the table is written once per chunk. Ids
+// stored meanwhile wait for the next move. The ids of events deleted
+// meanwhile (with their contact) go too: an id once stored stays spent.
+func (d *messageIDs) startMove() {
+	if d.moving != nil || d.known < 0 || len(d.ids) == 0 {
+		return
+	}
+	slices.Sort(d.ids)
+	d.moving, d.moved, d.movingThrough = d.ids, 0, d.known
+	d.ids = nil
+}
+
+// moveChunk writes the next chunk of the move under way, and when it is
+// the last, records how far the table covers and drops the moved ids from
+// memory. A failure leaves the chunk to be written again.
+func (d *messageIDs) moveChunk(ctx context.Context, db *sql.DB) error {
+	if d.moving == nil {
+		return nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("move message ids: %w", err)
+	}
+	defer conn.Close()
+	// A lost move is only redone (a writer reads the ids of the events
+	// the table does not cover at start): the chunk need not wait for the
+	// disk. The connection is the store's writer: back to FULL after.
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return fmt.Errorf("move message ids: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("move message ids: begin: %w", err)
 	}
 	defer tx.Rollback()
-	var indexed int64
-	if err := tx.QueryRowContext(ctx, `SELECT event_id FROM event_message_id_index`).Scan(&indexed); err != nil {
-		return fmt.Errorf("move message ids: %w", err)
-	}
-	last, err := lastEventID(ctx, tx)
-	if err != nil {
-		return fmt.Errorf("move message ids: %w", err)
-	}
-	if last > indexed {
-		// OR IGNORE: events written outside ingestion may repeat an id.
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO event_message_ids (message_id)
-			SELECT message_id FROM events WHERE id > ? AND id <= ? ORDER BY message_id`, indexed, last); err != nil {
+	end := min(d.moved+d.chunk, len(d.moving))
+	args := make([]any, 0, moveStatementIDs)
+	for start := d.moved; start < end; start += moveStatementIDs {
+		part := d.moving[start:min(start+moveStatementIDs, end)]
+		args = args[:0]
+		for _, id := range part {
+			args = append(args, id)
+		}
+		// OR IGNORE: a move cut short by a crash, or another process,
+		// may have written the id already.
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO event_message_ids (message_id) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?),", len(part)), ","), args...); err != nil {
 			return fmt.Errorf("move message ids: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE event_message_id_index SET event_id = ?`, last); err != nil {
+	}
+	last := end == len(d.moving)
+	if last {
+		// The index only goes forward: another process may have moved
+		// further.
+		if _, err := tx.ExecContext(ctx, `UPDATE event_message_id_index SET event_id = max(event_id, ?)`, d.movingThrough); err != nil {
 			return fmt.Errorf("move message ids: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("move message ids: commit: %w", err)
 	}
-	// Every event up to last is now in the table (or was deleted).
-	d.recent = map[messageIDKey]struct{}{}
-	d.known = max(d.known, last)
-	d.moves.Add(1)
+	d.moved = end
+	if last {
+		// Memory keeps only the ids stored during the move.
+		d.recent = make(map[messageIDKey]struct{}, len(d.ids))
+		for _, id := range d.ids {
+			d.recent[d.key(id)] = struct{}{}
+		}
+		d.moving = nil
+		d.moves.Add(1)
+	}
 	return nil
 }
 

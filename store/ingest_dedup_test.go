@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -149,6 +150,7 @@ func TestMessageIDsForget(t *testing.T) {
 		}
 		return got
 	}
+	var group int
 	tests := []struct {
 		name  string
 		run   func() []bool
@@ -157,19 +159,15 @@ func TestMessageIDsForget(t *testing.T) {
 		{"new ids, one repeated", func() []bool { return fresh("a", "b", "a") }, []bool{true, true, false}},
 		{"known ids", func() []bool { return fresh("b", "a") }, []bool{false, false}},
 		{"a rolled-back request", func() []bool {
-			mark := len(d.added)
+			mark := d.mark()
 			fresh("c", "d")
 			d.forget(mark)
 			return fresh("c", "a")
 		}, []bool{true, false}},
-		{"a committed group stays", func() []bool {
-			d.committed(10)
-			d.forget(0)
-			return fresh("a", "b", "c")
-		}, []bool{false, false, false}},
 		{"a rolled-back group", func() []bool {
-			fresh("e")
-			d.forget(0)
+			group = d.mark()
+			fresh("e", "f")
+			d.forget(group)
 			return fresh("e", "c")
 		}, []bool{true, false}},
 	}
@@ -177,5 +175,98 @@ func TestMessageIDsForget(t *testing.T) {
 		if got := tt.run(); !slices.Equal(got, tt.fresh) {
 			t.Fatalf("%s: fresh %v, want %v", tt.name, got, tt.fresh)
 		}
+	}
+	if want := []string{"a", "b", "c", "e"}; !slices.Equal(d.ids, want) {
+		t.Fatalf("ids in memory %v, want %v", d.ids, want)
+	}
+}
+
+// TestMessageIDsMoveInChunks: a move is written a chunk at a time, and
+// until its last chunk the table is not said to cover the events and the
+// ids stay in memory, so an interrupted move loses nothing; ids stored
+// during the move wait for the next one.
+func TestMessageIDsMoveInChunks(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "chunks.db"), Options{moveIDsIdle: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{"e4", "e2", "e5", "e1", "e3"} {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO events (message_id, type, occurred_at, received_at) VALUES (?, 'track', 0, 0)`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := newMessageIDs()
+	d.chunk = 2
+	inTx := func(f func(tx *sql.Tx)) {
+		t.Helper()
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		f(tx)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := func(ids ...string) (got []bool) {
+		t.Helper()
+		inTx(func(tx *sql.Tx) {
+			var err error
+			if got, err = d.fresh(ctx, tx, ids, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return got
+	}
+	table := func() (ids []string, through int64) {
+		t.Helper()
+		rows, err := s.db.QueryContext(ctx, `SELECT message_id FROM event_message_ids ORDER BY message_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		if err := s.db.QueryRowContext(ctx, `SELECT event_id FROM event_message_id_index`).Scan(&through); err != nil {
+			t.Fatal(err)
+		}
+		return ids, through
+	}
+	inTx(func(tx *sql.Tx) {
+		if err := d.catchUp(ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	d.startMove()
+	if err := d.moveChunk(ctx, s.db); err != nil {
+		t.Fatal(err)
+	}
+	if ids, through := table(); !slices.Equal(ids, []string{"e1", "e2"}) || through != 0 {
+		t.Fatalf("after one chunk: table %v covering events up to %d, want e1, e2 and 0", ids, through)
+	}
+	if got := fresh("e3", "e1", "n1"); !slices.Equal(got, []bool{false, false, true}) {
+		t.Fatalf("during the move: fresh %v, want e3 and e1 known, n1 new", got)
+	}
+	for d.movingIDs() {
+		if err := d.moveChunk(ctx, s.db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ids, through := table(); !slices.Equal(ids, []string{"e1", "e2", "e3", "e4", "e5"}) || through != 5 {
+		t.Fatalf("after the move: table %v covering events up to %d, want e1-e5 and 5", ids, through)
+	}
+	if d.moves.Load() != 1 || len(d.recent) != 1 || !slices.Equal(d.ids, []string{"n1"}) {
+		t.Fatalf("after the move: %d moves, %d ids in memory (%v), want 1 move and n1 alone", d.moves.Load(), len(d.recent), d.ids)
+	}
+	if got := fresh("e5", "n1", "n2"); !slices.Equal(got, []bool{false, false, true}) {
+		t.Fatalf("after the move: fresh %v, want e5 and n1 known, n2 new", got)
 	}
 }

@@ -183,9 +183,12 @@ func (in *ingester) run() {
 		case first = <-in.reqs:
 		case <-idle.C:
 			// Nothing to do: a good moment to move the message ids
-			// held in memory into the table.
-			if len(in.ids.recent) > 0 {
-				in.moveMessageIDs()
+			// held in memory into the table, while no request waits.
+			in.ids.startMove()
+			for in.ids.movingIDs() && len(in.reqs) == 0 {
+				if !in.moveChunk() {
+					break
+				}
 			}
 			continue
 		case <-in.stop:
@@ -211,38 +214,46 @@ func (in *ingester) run() {
 				break drain
 			}
 		}
-		// The group is committed on one thread, so that the thread's CPU
-		// time is the writer's (IngestWriterStats). Locking the writer
-		// to a thread for good cost more: every wait for requests then
-		// handed the thread over.
-		runtime.LockOSThread()
-		restore := in.favour()
-		cpu, began := threadCPU(), time.Now()
-		in.commit(group)
-		in.writerBusy.Add(int64(time.Since(began)))
-		in.writerCPU.Add(int64(threadCPU() - cpu))
-		if restore != nil {
-			restore()
-		}
-		runtime.UnlockOSThread()
+		in.work(func() { in.commit(group) })
 		in.events.Add(int64(n))
-		if len(in.ids.recent) >= maxRecentMessageIDs {
-			in.moveMessageIDs()
+		// Memory full: a move, one chunk between two groups.
+		if !in.ids.movingIDs() && len(in.ids.ids) >= maxRecentMessageIDs {
+			in.ids.startMove()
+		}
+		if in.ids.movingIDs() {
+			in.moveChunk()
 		}
 	}
 }
 
-// moveMessageIDs moves the message ids held in memory into the table. A
-// failure leaves them in memory, to be moved next time.
-func (in *ingester) moveMessageIDs() {
-	began := time.Now()
-	n := len(in.ids.recent)
-	if err := in.ids.move(context.Background(), in.s.db); err != nil {
+// work runs the writer's work on one thread, so that the thread's CPU time
+// is the writer's (IngestWriterStats). Locking the writer to a thread for
+// good cost more: every wait for requests then handed the thread over.
+func (in *ingester) work(f func()) {
+	runtime.LockOSThread()
+	restore := in.favour()
+	cpu, began := threadCPU(), time.Now()
+	f()
+	in.writerBusy.Add(int64(time.Since(began)))
+	in.writerCPU.Add(int64(threadCPU() - cpu))
+	if restore != nil {
+		restore()
+	}
+	runtime.UnlockOSThread()
+}
+
+// moveChunk writes one chunk of the move of message ids under way and
+// reports whether it succeeded; a failure is logged and the chunk is tried
+// again later.
+func (in *ingester) moveChunk() bool {
+	var err error
+	in.work(func() { err = in.ids.moveChunk(context.Background(), in.s.db) })
+	if err != nil {
 		in.s.log.Error("ingest: move message ids into event_message_ids", "err", err)
-		return
+		return false
 	}
 	in.afterCommit(context.Background())
-	in.s.log.Debug("ingest: moved message ids into event_message_ids", "ids", n, "took", time.Since(began))
+	return true
 }
 
 // writerNiceBoost is how far below the process's other threads the
@@ -445,18 +456,18 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 		_ = tx.Rollback()
 		return false, fmt.Errorf("ingest: active agreement: %w", err)
 	}
-	// Message ids the group adds to memory are taken out again unless
-	// the group is committed.
-	committed := false
-	defer func() {
-		if !committed {
-			in.ids.forget(0)
-		}
-	}()
 	if err := in.ids.catchUp(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return false, fmt.Errorf("ingest: %w", err)
 	}
+	// Message ids the group adds to memory are taken out again unless
+	// the group is committed.
+	groupMark, committed := in.ids.mark(), false
+	defer func() {
+		if !committed {
+			in.ids.forget(groupMark)
+		}
+	}()
 	var total activity
 	for i, r := range group {
 		if r.ctx.Err() != nil {
@@ -468,7 +479,7 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 			r.err = fmt.Errorf("ingest: savepoint: %w", err)
 			continue
 		}
-		mark := len(in.ids.added)
+		mark := in.ids.mark()
 		var act activity
 		r.res, act, r.err = s.ingestTx(ctx, nil, tx, r.batch, evaluate)
 		if r.err != nil {
