@@ -129,8 +129,9 @@ func benchBodies(n int, seed uint64) [][]byte {
 	newUser := 0
 	for r := range n {
 		batch := make([]map[string]any, 0, benchEventsPerRequest)
-		for i := range benchEventsPerRequest {
-			id := fmt.Sprintf("bench-%d-%d-%d", seed, r, i)
+		for range benchEventsPerRequest {
+			// Random, as Segment's libraries send them (UUIDs).
+			id := fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
 			ts := sentAt.Add(-time.Duration(rng.IntN(5000)) * time.Millisecond).Format(time.RFC3339Nano)
 			campaign := map[string]any{"source": "google", "medium": "cpc", "name": fmt.Sprintf("primavera-%d", rng.IntN(12)), "term": "crm b2b"}
 			ctx := map[string]any{

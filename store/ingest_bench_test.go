@@ -120,7 +120,9 @@ func benchBatches(n int, now time.Time) [][]alinea.Message {
 	for r := range n {
 		batch := make([]alinea.Message, benchPerBatch)
 		for i := range batch {
-			m := alinea.Message{MessageID: fmt.Sprintf("bench-%d-%d", r, i), Context: ctx, UTM: utm,
+			// Random ids, as Segment's libraries send (UUIDs): sequential
+			// ones would land together in any index of them.
+			m := alinea.Message{MessageID: fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64()), Context: ctx, UTM: utm,
 				Timestamp: now.Add(-time.Duration(rng.IntN(5000)) * time.Millisecond), ReceivedAt: now}
 			anon := fmt.Sprintf("anon-%d", r)
 			switch p := rng.IntN(100); {
