@@ -79,7 +79,7 @@ func (s *Store) ingestPostgres(ctx context.Context, batch *ingestBatch) (alinea.
 		_ = tx.Rollback()
 		return alinea.IngestResult{}, fmt.Errorf("ingest: lock events: %w", err)
 	}
-	res, act, err := s.ingestTx(ctx, conn, tx, batch, true)
+	res, act, err := s.ingestTx(ctx, conn, tx, batch, true, -1)
 	if err == nil {
 		err = s.flushActivity(ctx, tx, act)
 	}
@@ -284,6 +284,12 @@ type batchState struct {
 	touched  map[int64][]touch
 	rebuild  map[int64]bool
 	evaluate bool // an agreement may be active: note what to evaluate
+	// activityThrough is the last event the SQLite activity summaries
+	// count (ingest_activity.go): merged events up to it go into
+	// mergedActivity, written with the batch, later ones into activity
+	// with the stored events. -1 on PostgreSQL: all into activity.
+	activityThrough int64
+	mergedActivity  activity
 	// conn is the PostgreSQL connection under the transaction (nil on
 	// SQLite).
 	conn *sql.Conn
@@ -353,10 +359,11 @@ type eventRow struct {
 //
 // On PostgreSQL conn is the connection tx runs on, for the statements that
 // only the native driver offers; it is nil on SQLite.
-func (s *Store) ingestTx(ctx context.Context, conn *sql.Conn, tx *sql.Tx, batch *ingestBatch, evaluate bool) (alinea.IngestResult, activity, error) {
+func (s *Store) ingestTx(ctx context.Context, conn *sql.Conn, tx *sql.Tx, batch *ingestBatch, evaluate bool, activityThrough int64) (alinea.IngestResult, activity, error) {
 	b := newBatchState(batch)
 	b.evaluate = evaluate
 	b.conn = conn
+	b.activityThrough = activityThrough
 	for _, user := range batch.users {
 		b.absentUsers[user] = true
 	}
@@ -403,6 +410,9 @@ func (s *Store) ingestTx(ctx context.Context, conn *sql.Conn, tx *sql.Tx, batch 
 		}
 	}
 	if err := s.mergeAnonymousHistories(ctx, tx, b); err != nil {
+		return alinea.IngestResult{}, nil, err
+	}
+	if err := s.flushActivity(ctx, tx, b.mergedActivity); err != nil {
 		return alinea.IngestResult{}, nil, err
 	}
 	res, err := s.insertEvents(ctx, tx, b, batch, rows)
@@ -683,16 +693,23 @@ func (s *Store) mergeAnonymousHistories(ctx context.Context, tx *sql.Tx, b *batc
 func (s *Store) mergeAnonymousHistory(ctx context.Context, tx *sql.Tx, b *batchState, anon string, contact int64) error {
 	b.rebuild[contact] = true
 	rows, err := tx.QueryContext(ctx, s.q(`UPDATE events SET contact_id = ? WHERE anonymous_id = ? AND contact_id IS NULL AND anonymous_id <> ''
-		RETURNING type, name, occurred_at`), contact, anon)
+		RETURNING id, type, name, occurred_at`), contact, anon)
 	if err != nil {
 		return fmt.Errorf("merge history of %q: %w", anon, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var m alinea.Message
-		var occ int64
-		if err := rows.Scan(&m.Type, &m.Event, &occ); err != nil {
+		var id, occ int64
+		if err := rows.Scan(&id, &m.Type, &m.Event, &occ); err != nil {
 			return fmt.Errorf("merge history of %q: %w", anon, err)
+		}
+		if id <= b.activityThrough {
+			if b.mergedActivity == nil {
+				b.mergedActivity = activity{}
+			}
+			b.mergedActivity.add(contact, m.ActivityKey(), 1, occ, occ)
+			continue
 		}
 		b.addActivity(contact, m.ActivityKey(), 1, occ, occ)
 	}

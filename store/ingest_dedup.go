@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -95,27 +94,28 @@ func (d *messageIDs) add(k messageIDKey, id string) {
 }
 
 // catchUp runs at the start of a group commit: it reads into memory the
-// ids of the events stored since the writer last looked, by anyone else.
-// It reads the index first when the writer has not yet.
-func (d *messageIDs) catchUp(ctx context.Context, tx *sql.Tx) error {
+// ids of the events stored since the writer last looked, by anyone else,
+// and reports whether there were any. It reads the index first when the
+// writer has not yet.
+func (d *messageIDs) catchUp(ctx context.Context, tx *sql.Tx) (bool, error) {
 	if d.known < 0 {
 		if err := tx.QueryRowContext(ctx, `SELECT event_id FROM event_message_id_index`).Scan(&d.known); err != nil {
-			return fmt.Errorf("read which events' message ids are indexed: %w", err)
+			return false, fmt.Errorf("read which events' message ids are indexed: %w", err)
 		}
 	}
 	last, err := lastEventID(ctx, tx)
 	if err != nil || last <= d.known {
-		return err
+		return false, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT message_id FROM events WHERE id > ? AND id <= ?`, d.known, last)
 	if err != nil {
-		return fmt.Errorf("read the message ids of new events: %w", err)
+		return false, fmt.Errorf("read the message ids of new events: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return fmt.Errorf("read the message ids of new events: %w", err)
+			return false, fmt.Errorf("read the message ids of new events: %w", err)
 		}
 		// Events written outside ingestion may repeat an id.
 		if k := d.key(id); !d.has(k) {
@@ -123,10 +123,10 @@ func (d *messageIDs) catchUp(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the message ids of new events: %w", err)
+		return false, fmt.Errorf("read the message ids of new events: %w", err)
 	}
 	d.known = last
-	return nil
+	return true, nil
 }
 
 func (d *messageIDs) has(k messageIDKey) bool {
@@ -217,52 +217,35 @@ func (d *messageIDs) moveChunk(ctx context.Context, db *sql.DB) error {
 	if d.moving == nil {
 		return nil
 	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("move message ids: %w", err)
-	}
-	defer conn.Close()
-	// A lost move is only redone (a writer reads the ids of the events
-	// the table does not cover at start): the chunk need not wait for the
-	// disk. The connection is the store's writer: back to FULL after.
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return fmt.Errorf("move message ids: %w", err)
-	}
-	defer func() {
-		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("move message ids: begin: %w", err)
-	}
-	defer tx.Rollback()
 	end := min(d.moved+d.chunk, len(d.moving))
-	args := make([]any, 0, moveStatementIDs)
-	for start := d.moved; start < end; start += moveStatementIDs {
-		part := d.moving[start:min(start+moveStatementIDs, end)]
-		args = args[:0]
-		for _, id := range part {
-			args = append(args, id)
-		}
-		// OR IGNORE: a move cut short by a crash, or another process,
-		// may have written the id already.
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO event_message_ids (message_id) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?),", len(part)), ","), args...); err != nil {
-			return fmt.Errorf("move message ids: %w", err)
-		}
-	}
 	last := end == len(d.moving)
-	if last {
+	// A lost move is only redone (a writer reads the ids of the events
+	// the table does not cover at start): relaxedWrite.
+	err := relaxedWrite(ctx, db, func(tx *sql.Tx) error {
+		args := make([]any, 0, moveStatementIDs)
+		for start := d.moved; start < end; start += moveStatementIDs {
+			part := d.moving[start:min(start+moveStatementIDs, end)]
+			args = args[:0]
+			for _, id := range part {
+				args = append(args, id)
+			}
+			// OR IGNORE: a move cut short by a crash, or another
+			// process, may have written the id already.
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO event_message_ids (message_id) VALUES `+
+				strings.TrimSuffix(strings.Repeat("(?),", len(part)), ","), args...); err != nil {
+				return err
+			}
+		}
+		if !last {
+			return nil
+		}
 		// The index only goes forward: another process may have moved
 		// further.
-		if _, err := tx.ExecContext(ctx, `UPDATE event_message_id_index SET event_id = max(event_id, ?)`, d.movingThrough); err != nil {
-			return fmt.Errorf("move message ids: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("move message ids: commit: %w", err)
+		_, err := tx.ExecContext(ctx, `UPDATE event_message_id_index SET event_id = max(event_id, ?)`, d.movingThrough)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("move message ids: %w", err)
 	}
 	d.moved = end
 	if last {

@@ -66,7 +66,7 @@ func BenchmarkMoveMessageIDs(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer tx.Rollback()
-		if err := d.catchUp(ctx, tx); err != nil {
+		if _, err := d.catchUp(ctx, tx); err != nil {
 			b.Fatal(err)
 		}
 	}

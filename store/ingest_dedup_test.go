@@ -241,7 +241,7 @@ func TestMessageIDsMoveInChunks(t *testing.T) {
 		return ids, through
 	}
 	inTx(func(tx *sql.Tx) {
-		if err := d.catchUp(ctx, tx); err != nil {
+		if _, err := d.catchUp(ctx, tx); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -75,8 +75,14 @@ type ingester struct {
 	// ids is the writer's part of the duplicate check by message id
 	// (ingest_dedup.go).
 	ids *messageIDs
+	// activity is the activity of stored events not yet written to the
+	// summaries (ingest_activity.go), written once it counts activityRun
+	// events (activityFlushEvents).
+	activity    pendingActivity
+	activityRun int
 	// moveIdle is how long the writer waits without a request before it
-	// moves the message ids it holds (moveMessageIDsIdle).
+	// moves the message ids it holds and writes the pending activity
+	// (moveMessageIDsIdle).
 	moveIdle time.Duration
 
 	// unfavoured is set once the writer's thread may not be given a
@@ -98,8 +104,8 @@ const walRestartFrames = 64 << 10
 // WAL of a few tens of megabytes under full load.
 const checkpointPause = 200 * time.Millisecond
 
-func newIngester(s *Store, moveIdle time.Duration) *ingester {
-	in := &ingester{s: s, moveIdle: moveIdle, reqs: make(chan *ingestRequest, 256), stop: make(chan struct{}),
+func newIngester(s *Store, moveIdle time.Duration, activityRun int) *ingester {
+	in := &ingester{s: s, moveIdle: moveIdle, activityRun: activityRun, reqs: make(chan *ingestRequest, 256), stop: make(chan struct{}),
 		synced: make(chan syncJob, 64), checkpoint: make(chan struct{}, 1)}
 	if s.backend == SQLite {
 		in.ids = newMessageIDs()
@@ -182,8 +188,12 @@ func (in *ingester) run() {
 		select {
 		case first = <-in.reqs:
 		case <-idle.C:
-			// Nothing to do: a good moment to move the message ids
-			// held in memory into the table, while no request waits.
+			// Nothing to do: a good moment to write the pending
+			// activity and move the message ids held in memory into
+			// the table, while no request waits.
+			if in.activity.due() {
+				in.flushActivity()
+			}
 			in.ids.startMove()
 			for in.ids.movingIDs() && len(in.reqs) == 0 {
 				if !in.moveChunk() {
@@ -198,6 +208,11 @@ func (in *ingester) run() {
 				case r := <-in.reqs:
 					in.commit([]*ingestRequest{r})
 				default:
+					// Leave the summaries complete; a start would
+					// count the events again otherwise.
+					if in.activity.events > 0 {
+						in.flushActivity()
+					}
 					return
 				}
 			}
@@ -216,6 +231,9 @@ func (in *ingester) run() {
 		}
 		in.work(func() { in.commit(group) })
 		in.events.Add(int64(n))
+		if in.activity.events >= in.activityRun {
+			in.flushActivity()
+		}
 		// Memory full: a move, one chunk between two groups.
 		if !in.ids.movingIDs() && len(in.ids.ids) >= maxRecentMessageIDs {
 			in.ids.startMove()
@@ -240,6 +258,18 @@ func (in *ingester) work(f func()) {
 		restore()
 	}
 	runtime.UnlockOSThread()
+}
+
+// flushActivity writes the pending activity to the summaries; a failure
+// is logged and the activity kept for the next time.
+func (in *ingester) flushActivity() {
+	var err error
+	in.work(func() { err = in.activity.flush(context.Background(), in.s, in.ids.known) })
+	if err != nil {
+		in.s.log.Error("ingest: write activity summaries", "err", err)
+		return
+	}
+	in.afterCommit(context.Background())
 }
 
 // moveChunk writes one chunk of the move of message ids under way and
@@ -456,9 +486,18 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 		_ = tx.Rollback()
 		return false, fmt.Errorf("ingest: active agreement: %w", err)
 	}
-	if err := in.ids.catchUp(ctx, tx); err != nil {
+	foreign, err := in.ids.catchUp(ctx, tx)
+	if err != nil {
 		_ = tx.Rollback()
 		return false, fmt.Errorf("ingest: %w", err)
+	}
+	if foreign {
+		in.activity.complete = false // events the writer did not count
+	}
+	var activityThrough int64
+	if err := tx.QueryRowContext(ctx, `SELECT event_id FROM contact_activity_index`).Scan(&activityThrough); err != nil {
+		_ = tx.Rollback()
+		return false, fmt.Errorf("ingest: read which events the activity summaries count: %w", err)
 	}
 	// Message ids the group adds to memory are taken out again unless
 	// the group is committed.
@@ -469,6 +508,7 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 		}
 	}()
 	var total activity
+	var stored int
 	for i, r := range group {
 		if r.ctx.Err() != nil {
 			r.err = r.ctx.Err()
@@ -481,7 +521,7 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 		}
 		mark := in.ids.mark()
 		var act activity
-		r.res, act, r.err = s.ingestTx(ctx, nil, tx, r.batch, evaluate)
+		r.res, act, r.err = s.ingestTx(ctx, nil, tx, r.batch, evaluate, activityThrough)
 		if r.err != nil {
 			in.ids.forget(mark)
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO "+sp); err != nil {
@@ -493,11 +533,8 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 		}
 		if r.err == nil {
 			total = total.merge(act)
+			stored += r.res.Stored
 		}
-	}
-	if err := s.flushActivity(ctx, tx, total); err != nil {
-		_ = tx.Rollback()
-		return false, fmt.Errorf("ingest: %w", err)
 	}
 	last, err := lastEventID(ctx, tx)
 	if err != nil {
@@ -509,5 +546,6 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 	}
 	committed = true
 	in.ids.committed(last)
+	in.activity.add(total, stored)
 	return async, nil
 }

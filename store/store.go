@@ -75,8 +75,10 @@ type Options struct {
 	// corrupt the file, which is then simply built again.
 	BulkLoad bool
 
-	// moveIDsIdle replaces moveMessageIDsIdle in tests.
+	// moveIDsIdle and activityRun replace moveMessageIDsIdle and
+	// activityFlushEvents in tests.
 	moveIDsIdle time.Duration
+	activityRun int
 }
 
 // IsPostgresURL reports whether dsn selects the PostgreSQL backend.
@@ -143,7 +145,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.ingest = newIngester(s, cmp.Or(opt.moveIDsIdle, moveMessageIDsIdle))
+	s.ingest = newIngester(s, cmp.Or(opt.moveIDsIdle, moveMessageIDsIdle), cmp.Or(opt.activityRun, activityFlushEvents))
 	s.search = newSearchIndexer(s)
 	return s, nil
 }
