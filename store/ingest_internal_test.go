@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -66,5 +67,25 @@ func TestIngestLeavesWriterSyncing(t *testing.T) {
 	evs, _, err := s.Events(ctx, alinea.EventFilter{Limit: 10})
 	if err != nil || len(evs) != 1 || evs[0].MessageID != "t1" {
 		t.Fatalf("after reopening: %v, %v", evs, err)
+	}
+}
+
+// TestSQLiteConnectionsMapTheFile: both pools' connections read the file
+// through memory mapping (sqliteMmapSize), not a cap lowered at build time.
+func TestSQLiteConnectionsMapTheFile(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "mmap.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, db := range map[string]*sql.DB{"write": s.db, "read": s.rdb} {
+		var size int64
+		if err := db.QueryRowContext(ctx, `PRAGMA mmap_size`).Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if size != sqliteMmapSize {
+			t.Fatalf("%s connection maps %d bytes, want %d", name, size, sqliteMmapSize)
+		}
 	}
 }

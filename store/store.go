@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -96,7 +97,6 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	var err error
 	if IsPostgresURL(dsn) {
 		s.backend = Postgres
 		cfg, err := pgxpool.ParseConfig(dsn)
@@ -120,17 +120,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		if path == "" {
 			return nil, alinea.Errorf(alinea.EINVALID, "database path is empty")
 		}
-		s.db, err = sql.Open("sqlite3", sqliteDSN(path, true, opt.BulkLoad))
-		if err != nil {
-			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-		}
+		s.db = sql.OpenDB(newSQLiteConnector(sqliteDSN(path, true, opt.BulkLoad)))
 		s.db.SetMaxOpenConns(1)
 		s.db.SetConnMaxIdleTime(0)
-		s.rdb, err = sql.Open("sqlite3", sqliteDSN(path, false, false))
-		if err != nil {
-			s.db.Close()
-			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-		}
+		s.rdb = sql.OpenDB(newSQLiteConnector(sqliteDSN(path, false, false)))
 		n := max(4, runtime.GOMAXPROCS(0)*2)
 		s.rdb.SetMaxOpenConns(n)
 		s.rdb.SetMaxIdleConns(n)
@@ -155,6 +148,33 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 // acknowledged write survives even a power cut (group commit in the ingester
 // pays for the fsync once per many requests). Write connections start
 // transactions with BEGIN IMMEDIATE to take the write lock up front.
+// sqliteMmapSize is how much of a SQLite database file connections read
+// through memory mapping. Without it a reader whose snapshot is older than
+// the last commit (every look-up during ingestion) drops its whole page
+// cache and reads each page again with a system call and a copy; mapped,
+// it finds unchanged pages in the kernel's page cache directly:
+// +10-15% ingestion at 1,000,000 events (docs/BENCHMARKS.md).
+const sqliteMmapSize = 1 << 30
+
+// sqliteConnector opens SQLite connections with the settings the DSN
+// cannot carry.
+type sqliteConnector struct {
+	dsn    string
+	driver *sqlite3.SQLiteDriver
+}
+
+func newSQLiteConnector(dsn string) sqliteConnector {
+	return sqliteConnector{dsn: dsn, driver: &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		if _, err := c.Exec(`PRAGMA mmap_size = `+strconv.Itoa(sqliteMmapSize), nil); err != nil {
+			return fmt.Errorf("set mmap_size: %w", err)
+		}
+		return nil
+	}}}
+}
+
+func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) { return c.driver.Open(c.dsn) }
+func (c sqliteConnector) Driver() driver.Driver                        { return c.driver }
+
 func sqliteDSN(path string, write, bulkLoad bool) string {
 	v := url.Values{}
 	v.Set("_journal_mode", "WAL")
