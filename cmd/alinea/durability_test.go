@@ -123,8 +123,9 @@ func TestKillNineLosesNoAcknowledgedEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer func() { st.Close() }()
 	stored := map[string]bool{}
+	perContact := map[int64]int64{}
 	var before int64
 	for {
 		page, next, err := st.Events(context.Background(), alinea.EventFilter{Limit: 1000, Before: before})
@@ -133,6 +134,7 @@ func TestKillNineLosesNoAcknowledgedEvent(t *testing.T) {
 		}
 		for _, e := range page {
 			stored[e.MessageID] = true
+			perContact[e.ContactID]++
 		}
 		if next == 0 {
 			break
@@ -149,6 +151,45 @@ func TestKillNineLosesNoAcknowledgedEvent(t *testing.T) {
 		t.Fatalf("%d of %d acknowledged events lost after kill -9, e.g. %v", len(lost), len(acked), lost[:min(5, len(lost))])
 	}
 	t.Logf("%d acknowledged events, all present after kill -9 (%d stored in all)", len(acked), len(stored))
+
+	// The writer's memory died with it: the message ids it had not moved to
+	// their table and the activity it had not written yet. Every stored
+	// event still counts once in its contact's activity, and sending the
+	// acknowledged events again stores none of them.
+	activityCounts := func(step string) {
+		t.Helper()
+		for contact, n := range perContact {
+			acts, err := st.Activity(context.Background(), contact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(acts) != 1 || acts[0].EventType != "Trial Started" || acts[0].Count != n {
+				t.Fatalf("%s: contact %d has activity %+v, want %d Trial Started", step, contact, acts, n)
+			}
+		}
+	}
+	activityCounts("after kill -9")
+	var again []alinea.Message
+	for _, id := range acked {
+		again = append(again, alinea.Message{Type: "track", Event: "Trial Started", UserID: "u0", MessageID: id, ReceivedAt: time.Now()})
+	}
+	for start := 0; start < len(again); start += 500 {
+		res, err := st.Ingest(context.Background(), 0, again[start:min(start+500, len(again))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stored != 0 {
+			t.Fatalf("%d acknowledged events stored a second time after kill -9", res.Stored)
+		}
+	}
+	// Closing writes the activity run; the counts do not change.
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = store.Open(context.Background(), db, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	activityCounts("after the activity run")
 }
 
 func waitReady(t *testing.T, url string) {
