@@ -15,7 +15,7 @@ import (
 // index on events.message_id (migration 00019). Segment's libraries send
 // random UUIDs, and such an index made every stored event dirty a random
 // page, written again to the WAL at every group commit: it held the single
-// writer to ~39k events/s, against 54k without it (docs/BENCHMARKS.md).
+// writer to 35-40k events/s, against 45-54k without it (docs/BENCHMARKS.md).
 //
 // Instead, every message id ever stored is either
 //   - in event_message_ids, a table written in large sorted runs, where
@@ -28,15 +28,15 @@ import (
 // ids the writer moved out of memory by then (preResolve); the writer looks
 // it up again only when it has moved ids since. The writer moves its ids
 // into the table, sorted and in chunks, when it has been idle for a moment
-// or when it holds maxRecentMessageIDs of them. At the start of each group commit it reads
-// into memory the ids of any events it did not store itself (another
-// process or a write outside ingestion), and after a restart those of the
-// events that were never moved. So the check is as complete as the unique
-// index was, for every stored event, however long ago.
+// or when it holds maxRecentMessageIDs of them. At the start of each group
+// commit it reads into memory the ids of any events it did not store itself
+// (another process or a write outside ingestion), and after a restart those
+// of the events that were never moved. So the check is as complete as the
+// unique index was, for every stored event, however long ago.
 //
-// A message id stays spent when its event is deleted with its contact,
-// until the next move takes the deleted event's id out of memory: from
-// then on only stored events count, as with the unique index.
+// Unlike with the unique index, a message id stays spent when its event is
+// deleted with its contact: moves write the ids from memory, and the table
+// keeps them.
 
 // maxRecentMessageIDs bounds the message ids the writer keeps in memory
 // outside a move (about 60 MB with their hashes at this size); past it,
