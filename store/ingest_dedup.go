@@ -93,19 +93,18 @@ func (d *messageIDs) add(k messageIDKey, id string) {
 	d.ids = append(d.ids, strings.Clone(id))
 }
 
-// catchUp runs at the start of a group commit: it reads into memory the
-// ids of the events stored since the writer last looked, by anyone else,
-// and reports whether there were any. It reads the index first when the
-// writer has not yet.
-func (d *messageIDs) catchUp(ctx context.Context, tx *sql.Tx) (bool, error) {
+// catchUp runs at the start of a group commit, with last the largest event
+// id: it reads into memory the ids of the events stored since the writer
+// last looked, by anyone else, and reports whether there were any. It
+// reads the index first when the writer has not yet.
+func (d *messageIDs) catchUp(ctx context.Context, tx *sql.Tx, last int64) (bool, error) {
 	if d.known < 0 {
 		if err := tx.QueryRowContext(ctx, `SELECT event_id FROM event_message_id_index`).Scan(&d.known); err != nil {
 			return false, fmt.Errorf("read which events' message ids are indexed: %w", err)
 		}
 	}
-	last, err := lastEventID(ctx, tx)
-	if err != nil || last <= d.known {
-		return false, err
+	if last <= d.known {
+		return false, nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT message_id FROM events WHERE id > ? AND id <= ?`, d.known, last)
 	if err != nil {

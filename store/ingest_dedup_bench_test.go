@@ -66,7 +66,11 @@ func BenchmarkMoveMessageIDs(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer tx.Rollback()
-		if _, err := d.catchUp(ctx, tx); err != nil {
+		last, err := lastEventID(ctx, tx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.catchUp(ctx, tx, last); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -241,7 +241,11 @@ func TestMessageIDsMoveInChunks(t *testing.T) {
 		return ids, through
 	}
 	inTx(func(tx *sql.Tx) {
-		if _, err := d.catchUp(ctx, tx); err != nil {
+		last, err := lastEventID(ctx, tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.catchUp(ctx, tx, last); err != nil {
 			t.Fatal(err)
 		}
 	})

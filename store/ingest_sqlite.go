@@ -480,24 +480,23 @@ func (in *ingester) commitGroup(ctx context.Context, group []*ingestRequest) (as
 		return false, fmt.Errorf("ingest: begin: %w", err)
 	}
 	// Only this connection writes, so whether an agreement is active
-	// cannot change within the group: asked once, not once per request.
+	// cannot change within the group: asked once, not once per request,
+	// with the last event id (for the message ids) and the last event the
+	// activity summaries count (for merged anonymous history).
 	var evaluate bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM agreements WHERE status = 'active')`).Scan(&evaluate); err != nil {
+	var lastEvent, activityThrough int64
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM agreements WHERE status = 'active'),
+		(SELECT COALESCE(max(id), 0) FROM events), (SELECT event_id FROM contact_activity_index)`).Scan(&evaluate, &lastEvent, &activityThrough); err != nil {
 		_ = tx.Rollback()
-		return false, fmt.Errorf("ingest: active agreement: %w", err)
+		return false, fmt.Errorf("ingest: read the active agreement and the last events: %w", err)
 	}
-	foreign, err := in.ids.catchUp(ctx, tx)
+	foreign, err := in.ids.catchUp(ctx, tx, lastEvent)
 	if err != nil {
 		_ = tx.Rollback()
 		return false, fmt.Errorf("ingest: %w", err)
 	}
 	if foreign {
 		in.activity.complete = false // events the writer did not count
-	}
-	var activityThrough int64
-	if err := tx.QueryRowContext(ctx, `SELECT event_id FROM contact_activity_index`).Scan(&activityThrough); err != nil {
-		_ = tx.Rollback()
-		return false, fmt.Errorf("ingest: read which events the activity summaries count: %w", err)
 	}
 	// Message ids the group adds to memory are taken out again unless
 	// the group is committed.
