@@ -315,7 +315,8 @@ func (in *ingester) favour() (restore func()) {
 // IngestWriterStats reports how many events SQLite's single ingestion
 // writer has handled (stored or not), the CPU time its thread spent on
 // them (zero outside Linux) and the time it was busy with them (CPU time
-// or not: waiting for the disk or for a core). The writer's CPU time per
+// or not: waiting for the disk or for a core); both include the moves of
+// message ids and the activity runs the events cost. The writer's CPU time per
 // event bounds ingestion: it cannot go faster than one event per that
 // time, however many cores serve HTTP. All zero on PostgreSQL, which has
 // no such writer.
