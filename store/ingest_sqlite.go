@@ -229,8 +229,11 @@ func (in *ingester) run() {
 				break drain
 			}
 		}
-		in.work(func() { in.commit(group) })
+		// Counted first: commit hands the group to the syncer, which may
+		// answer its requests before this goroutine runs on, and a
+		// caller that read the stats after its last 200 missed them.
 		in.events.Add(int64(n))
+		in.work(func() { in.commit(group) })
 		if in.activity.events >= in.activityRun {
 			in.flushActivity()
 		}
