@@ -64,20 +64,20 @@ func (s *Store) Events(ctx context.Context, f alinea.EventFilter) ([]alinea.Even
 
 // Activity returns a contact's per-event-type summary.
 func (s *Store) Activity(ctx context.Context, contactID int64) ([]alinea.Activity, error) {
-	query, args := `SELECT event_type, count, first_at, last_at FROM contact_activity WHERE contact_id = ? ORDER BY event_type`, []any{contactID}
-	if s.backend == SQLite {
-		// The summaries count the events up to contact_activity_index;
-		// the contact's later ones are added here, in the same snapshot
-		// (store/ingest_activity.go).
-		query = `SELECT event_type, sum(count), min(first_at), max(last_at) FROM (
-				SELECT event_type, count, first_at, last_at FROM contact_activity WHERE contact_id = ?
-				UNION ALL
-				SELECT ` + activityKeySQL + `, count(*), min(occurred_at), max(occurred_at) FROM events
-				WHERE contact_id = ? AND id > (SELECT event_id FROM contact_activity_index) GROUP BY 1
-			) GROUP BY event_type ORDER BY event_type`
-		args = append(args, contactID)
+	// What the summaries do not count yet is added in the same snapshot:
+	// on SQLite the contact's events after contact_activity_index
+	// (ingest_activity.go), on PostgreSQL the deltas not folded yet
+	// (activity_fold.go).
+	pending := `SELECT ` + activityKeySQL + `, count(*), min(occurred_at), max(occurred_at) FROM events
+		WHERE contact_id = ? AND id > (SELECT event_id FROM contact_activity_index) GROUP BY 1`
+	if s.backend == Postgres {
+		pending = `SELECT event_type, count, first_at, last_at FROM contact_activity_deltas WHERE contact_id = ?`
 	}
-	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
+	query := `SELECT event_type, CAST(sum(count) AS BIGINT), min(first_at), max(last_at) FROM (
+			SELECT event_type, count, first_at, last_at FROM contact_activity WHERE contact_id = ?
+			UNION ALL ` + pending + `
+		) AS a GROUP BY event_type ORDER BY event_type`
+	rows, err := s.rdb.QueryContext(ctx, s.q(query), contactID, contactID)
 	if err != nil {
 		return nil, fmt.Errorf("activity of contact %d: %w", contactID, err)
 	}

@@ -72,10 +72,10 @@ func (s *Store) ingestPostgres(ctx context.Context, batch *ingestBatch) (alinea.
 	}
 	// Before any contact is looked up: a contact deleted meanwhile is then
 	// either gone from what the look-ups see, or its delete waits for this
-	// batch and deletes what it wrote (migration 00018; deleting contacts
-	// takes SHARE on both tables). Other batches take the same weak lock
-	// and do not wait for each other.
-	if _, err := tx.ExecContext(ctx, `LOCK TABLE events, contact_activity IN ROW EXCLUSIVE MODE`); err != nil {
+	// batch and deletes what it wrote (migrations 00018 and 00021;
+	// deleting contacts takes SHARE on the three tables). Other batches
+	// take the same weak lock and do not wait for each other.
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE events, contact_activity, contact_activity_deltas IN ROW EXCLUSIVE MODE`); err != nil {
 		_ = tx.Rollback()
 		return alinea.IngestResult{}, fmt.Errorf("ingest: lock events: %w", err)
 	}

@@ -456,14 +456,14 @@ func (s *Store) flushActivity(ctx context.Context, tx *sql.Tx, act activity) err
 			d := act[k]
 			contacts[i], types[i], counts[i], firsts[i], lasts[i] = k.contact, k.typ, d.count, d.first, d.last
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO contact_activity (contact_id, event_type, count, first_at, last_at)
-			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
-			ON CONFLICT (contact_id, event_type) DO UPDATE SET count = contact_activity.count + excluded.count,
-				first_at = LEAST(contact_activity.first_at, excluded.first_at), last_at = GREATEST(contact_activity.last_at, excluded.last_at)`,
+		// Appended, not upserted: see activity_fold.go.
+		_, err := tx.ExecContext(ctx, `INSERT INTO contact_activity_deltas (contact_id, event_type, count, first_at, last_at)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])`,
 			contacts, types, counts, firsts, lasts)
 		if err != nil {
 			return fmt.Errorf("update activity of %d contacts: %w", len(keys), err)
 		}
+		s.fold.appended(len(keys))
 		return nil
 	}
 	start := 0

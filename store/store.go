@@ -57,6 +57,9 @@ type Store struct {
 	ingest *ingester
 	// search adds new contacts to the search index (contact_search.go).
 	search *searchIndexer
+	// fold moves activity deltas into the summaries (PostgreSQL,
+	// activity_fold.go).
+	fold *activityFolder
 	// live caches the active agreement, compiled, for live evaluation.
 	live atomic.Pointer[liveAgreement]
 	// writeKeyRevocations counts write keys revoked through this Store, so
@@ -76,10 +79,11 @@ type Options struct {
 	// corrupt the file, which is then simply built again.
 	BulkLoad bool
 
-	// moveIDsIdle and activityRun replace moveMessageIDsIdle and
-	// activityFlushEvents in tests.
+	// moveIDsIdle, activityRun and foldPolicy replace moveMessageIDsIdle,
+	// activityFlushEvents and defaultFoldPolicy in tests.
 	moveIDsIdle time.Duration
 	activityRun int
+	foldPolicy  foldPolicy
 }
 
 // IsPostgresURL reports whether dsn selects the PostgreSQL backend.
@@ -140,6 +144,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	}
 	s.ingest = newIngester(s, cmp.Or(opt.moveIDsIdle, moveMessageIDsIdle), cmp.Or(opt.activityRun, activityFlushEvents))
 	s.search = newSearchIndexer(s)
+	s.fold = newActivityFolder(s, cmp.Or(opt.foldPolicy, defaultFoldPolicy))
 	return s, nil
 }
 
@@ -204,6 +209,9 @@ func (s *Store) Close() error {
 	}
 	if s.ingest != nil {
 		s.ingest.close()
+	}
+	if s.fold != nil {
+		s.fold.close()
 	}
 	var err error
 	if s.rdb != nil && s.rdb != s.db {
