@@ -113,7 +113,7 @@ func (s *Store) histories(ctx context.Context, ids []int64, to time.Time, curren
 		return nil, fmt.Errorf("backtest contacts: %w", err)
 	}
 	rows, err = s.rdb.QueryContext(ctx, s.q(`SELECT contact_id, type, name, occurred_at FROM events
-		WHERE contact_id >= ? AND contact_id <= ? AND occurred_at < ? ORDER BY contact_id, occurred_at`), from, last, ms(to))
+		WHERE `+s.eventBuckets("")+`contact_id >= ? AND contact_id <= ? AND occurred_at < ? ORDER BY contact_id, occurred_at`), from, last, ms(to))
 	if err != nil {
 		return nil, fmt.Errorf("backtest events: %w", err)
 	}

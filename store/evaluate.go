@@ -173,7 +173,7 @@ func scanContactState(row interface{ Scan(...any) error }) (int64, contactState,
 // updates are incremental.
 func (s *Store) rebuildSummary(ctx context.Context, q rowQuerier, c *agreement.Compiled, contactID int64) (agreement.Summary, error) {
 	var sum agreement.Summary
-	rows, err := q.QueryContext(ctx, s.q(`SELECT type, name, occurred_at FROM events WHERE contact_id = ? ORDER BY occurred_at, id`), contactID)
+	rows, err := q.QueryContext(ctx, s.q(`SELECT type, name, occurred_at FROM events WHERE `+s.eventBuckets("")+`contact_id = ? ORDER BY occurred_at, id`), contactID)
 	if err != nil {
 		return sum, fmt.Errorf("history of contact %d: %w", contactID, err)
 	}

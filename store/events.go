@@ -34,7 +34,7 @@ func (s *Store) Events(ctx context.Context, f alinea.EventFilter) ([]alinea.Even
 	var where []string
 	var args []any
 	if f.ContactID != 0 {
-		where = append(where, "contact_id = ?")
+		where = append(where, s.eventBuckets("")+"contact_id = ?")
 		args = append(args, f.ContactID)
 	}
 	if f.Type != "" {
@@ -69,7 +69,7 @@ func (s *Store) Activity(ctx context.Context, contactID int64) ([]alinea.Activit
 	// (ingest_activity.go), on PostgreSQL the deltas not folded yet
 	// (activity_fold.go).
 	pending := `SELECT ` + activityKeySQL + `, count(*), min(occurred_at), max(occurred_at) FROM events
-		WHERE contact_id = ? AND id > (SELECT event_id FROM contact_activity_index) GROUP BY 1`
+		WHERE ` + s.eventBuckets("") + `contact_id = ? AND id > (SELECT event_id FROM contact_activity_index) GROUP BY 1`
 	if s.backend == Postgres {
 		pending = `SELECT event_type, count, first_at, last_at FROM contact_activity_deltas WHERE contact_id = ?`
 	}

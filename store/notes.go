@@ -88,7 +88,7 @@ func (s *Store) Timeline(ctx context.Context, q alinea.TimelineQuery) ([]alinea.
 	}
 	lim := fmt.Sprintf(" LIMIT %d", n)
 	cond, args := bound("event", "occurred_at", "id", q.ContactID)
-	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+eventColumns+` FROM events WHERE contact_id = ? AND `+cond+` ORDER BY occurred_at DESC, id DESC`+lim), args...)
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+eventColumns+` FROM events WHERE `+s.eventBuckets("")+`contact_id = ? AND `+cond+` ORDER BY occurred_at DESC, id DESC`+lim), args...)
 	if err != nil {
 		return nil, fmt.Errorf("timeline events: %w", err)
 	}

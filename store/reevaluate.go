@@ -266,7 +266,7 @@ func (s *Store) reevaluateChunk(ctx context.Context, agreementID int64, n int, p
 // of their events.
 func (s *Store) chunkHistories(ctx context.Context, tx rowQuerier, c *agreement.Compiled, from, to int64) (map[int64]agreement.Summary, error) {
 	out := map[int64]agreement.Summary{}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT contact_id, type, name, occurred_at FROM events WHERE contact_id >= ? AND contact_id <= ?
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT contact_id, type, name, occurred_at FROM events WHERE `+s.eventBuckets("")+`contact_id >= ? AND contact_id <= ?
 		ORDER BY contact_id, occurred_at`), from, to)
 	if err != nil {
 		return nil, fmt.Errorf("re-evaluate: events: %w", err)

@@ -93,7 +93,7 @@ func (s *Store) recordTouches(ctx context.Context, live *liveAgreement) (int, er
 			args = append(args, t)
 		}
 		rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT k.id, k.kind, k.started_at, k.deadline_at, k.target, k.status, k.done, COUNT(*), MIN(e.occurred_at)
-			FROM sla_clocks k JOIN events e ON e.contact_id = k.contact_id AND e.occurred_at >= k.started_at
+			FROM sla_clocks k `+s.joinContactEvents("e")+`e.contact_id = k.contact_id AND e.occurred_at >= k.started_at
 				AND e.occurred_at <= CASE WHEN k.kind = 'touches_within' AND k.deadline_at < ? THEN k.deadline_at ELSE ? END
 				AND e.type = 'track' AND e.name IN (`+marks(len(touches))+`)
 			WHERE k.stopped_at IS NULL AND k.kind IN ('first_touch_within', 'touches_within') AND `+termFilter+`

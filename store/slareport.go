@@ -322,7 +322,7 @@ func (s *Store) rejectionReport(ctx context.Context, from, to int64) (RejectionR
 	// The campaign is the contact's first-touch campaign: the earliest
 	// event that carried a utm_campaign.
 	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT a.reason_code, c.source,
-		COALESCE((SELECT e.utm_campaign FROM events e WHERE e.contact_id = a.contact_id AND e.utm_campaign <> '' ORDER BY e.occurred_at LIMIT 1), '')
+		COALESCE((SELECT e.utm_campaign FROM events e WHERE `+s.eventBuckets("e.")+`e.contact_id = a.contact_id AND e.utm_campaign <> '' ORDER BY e.occurred_at LIMIT 1), '')
 		FROM assignments a JOIN contacts c ON c.id = a.contact_id WHERE a.status = 'rejected' AND a.decided_at >= ? AND a.decided_at < ?`), from, to)
 	if err != nil {
 		return rep, fmt.Errorf("rejection report: %w", err)
