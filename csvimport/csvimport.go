@@ -30,10 +30,11 @@ import (
 	"github.com/alinea-crm/alinea"
 )
 
-// Destination is what an import needs from storage: a batch upsert and a way
-// to find owners by email. *store.Store satisfies it.
+// Destination is what an import needs from storage: a batch upsert of rows
+// the importer has validated (ContactFields.Validate(true)) and a way to
+// find owners by email. *store.Store satisfies it.
 type Destination interface {
-	UpsertContacts(ctx context.Context, batch []alinea.ContactFields, actor alinea.Actor) (alinea.UpsertResult, error)
+	UpsertCheckedContacts(ctx context.Context, batch []alinea.ContactFields, actor alinea.Actor) (alinea.UpsertResult, error)
 	UserByEmail(ctx context.Context, email string) (alinea.User, error)
 }
 
@@ -273,7 +274,7 @@ func (im *Importer) apply(ctx context.Context, dst Destination, b *batch, sum *S
 	sum.Skipped += b.skipped
 	sum.Valid += len(b.rows)
 	if !im.opt.DryRun && len(b.rows) > 0 {
-		res, err := dst.UpsertContacts(ctx, b.rows, im.opt.Actor)
+		res, err := dst.UpsertCheckedContacts(ctx, b.rows, im.opt.Actor)
 		if err != nil {
 			return fmt.Errorf("write rows %d to %d: %w", b.rowNums[0], b.rowNums[len(b.rowNums)-1], err)
 		}

@@ -12,7 +12,7 @@ import (
 // noUsers is an import destination without users, for dry runs.
 type noUsers struct{}
 
-func (noUsers) UpsertContacts(context.Context, []alinea.ContactFields, alinea.Actor) (alinea.UpsertResult, error) {
+func (noUsers) UpsertCheckedContacts(context.Context, []alinea.ContactFields, alinea.Actor) (alinea.UpsertResult, error) {
 	return alinea.UpsertResult{}, nil
 }
 
