@@ -190,6 +190,10 @@ func sqliteDSN(path string, write, bulkLoad bool) string {
 		v.Set("_synchronous", "OFF")
 	}
 	v.Set("_cache_size", "-65536")
+	// database/sql hands a connection to one goroutine at a time, so
+	// SQLite's own per-connection mutexes (taken on every call) only cost:
+	// 3.5% of an import's CPU, +2.5-3% rows/s without them.
+	v.Set("_mutex", "no")
 	// Reuse prepared statements per connection: preparing took a sixth of
 	// the ingestion writer's time.
 	v.Set("_stmt_cache_size", "128")
