@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -305,6 +306,61 @@ func TestDealsFilterAndPagination(t *testing.T) {
 		}
 		if _, _, err := s.Deals(ctx, alinea.DealFilter{Status: "maybe"}); alinea.ErrorFields(err)["status"] == "" {
 			t.Fatalf("bad status filter: got %v", err)
+		}
+	})
+}
+
+// TestClosedDealsSince reads the deals closed since a time, by status and
+// owner, latest first, on both backends.
+func TestClosedDealsSince(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b store.Backend) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		s := storetest.Open(t, b, store.Options{Now: func() time.Time { return now }})
+		stages := stageIDs(t, s)
+		api := alinea.Actor{Type: alinea.ActorAPI}
+		seller, err := s.CreateUser(ctx, alinea.NewUser{Email: "rep@acme.es", Name: "Rep", Role: alinea.RoleSales, Password: "una contraseña larga"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeDeal := func(name string, owner *int64, stage string, at time.Time) int64 {
+			t.Helper()
+			now = at
+			d, err := s.CreateDeal(ctx, alinea.DealFields{Name: ptr(name), OwnerID: owner}, api)
+			if err == nil {
+				_, err = s.MoveDeal(ctx, d.ID, alinea.DealMove{StageID: stages[stage], Reason: "no budget", Actor: api})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.ID
+		}
+		since := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+		closeDeal("old win", &seller.ID, "won", since.Add(-time.Hour))
+		a := closeDeal("win a", &seller.ID, "won", since)
+		bWin := closeDeal("win b", nil, "won", since.Add(48*time.Hour))
+		c := closeDeal("win c", &seller.ID, "won", since.Add(72*time.Hour))
+		closeDeal("loss", &seller.ID, "lost", since.Add(24*time.Hour))
+		ids := func(owner int64) []int64 {
+			t.Helper()
+			ds, err := s.ClosedDealsSince(ctx, alinea.DealWon, since, owner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []int64
+			for _, d := range ds {
+				out = append(out, d.ID)
+			}
+			return out
+		}
+		if got, want := ids(0), []int64{c, bWin, a}; !slices.Equal(got, want) {
+			t.Errorf("won since: %v, want %v (latest first, none before since, no losses)", got, want)
+		}
+		if got, want := ids(seller.ID), []int64{c, a}; !slices.Equal(got, want) {
+			t.Errorf("won by the rep since: %v, want %v", got, want)
+		}
+		if _, err := s.ClosedDealsSince(ctx, alinea.DealOpen, since, 0); alinea.ErrorCode(err) != alinea.EINVALID {
+			t.Errorf("open status: %v, want invalid", err)
 		}
 	})
 }

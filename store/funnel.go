@@ -100,6 +100,34 @@ func (s *Store) StageFlows(ctx context.Context, from, to time.Time) ([]StageFlow
 	return out, nil
 }
 
+// ClosedDealsSince returns every deal won (or lost) at or after since, of
+// one owner when ownerID is not 0, the latest first: what the pipeline's
+// closed columns count and total. Their contacts are not loaded.
+func (s *Store) ClosedDealsSince(ctx context.Context, status alinea.DealStatus, since time.Time, ownerID int64) ([]alinea.Deal, error) {
+	if status != alinea.DealWon && status != alinea.DealLost {
+		return nil, &alinea.Error{Code: alinea.EINVALID, Message: "invalid filter", Fields: map[string]string{"status": "must be won or lost"}}
+	}
+	q, args := `SELECT `+dealColumns+` FROM deals WHERE status = ? AND closed_at >= ?`, []any{status, ms(since)}
+	if ownerID != 0 {
+		q += ` AND owner_id = ?`
+		args = append(args, ownerID)
+	}
+	rows, err := s.rdb.QueryContext(ctx, s.q(q+` ORDER BY closed_at DESC, id DESC`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s deals since %s: %w", status, since.Format(time.DateOnly), err)
+	}
+	defer rows.Close()
+	var out []alinea.Deal
+	for rows.Next() {
+		d, err := scanDeal(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s deals since %s: %w", status, since.Format(time.DateOnly), err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
 // RecentlyClosedDeals returns the deals most recently won (or lost), the
 // latest first.
 func (s *Store) RecentlyClosedDeals(ctx context.Context, status alinea.DealStatus, n int) ([]alinea.Deal, error) {

@@ -19,9 +19,6 @@ import (
 const (
 	// closedWindow is how far back the won and lost columns look.
 	closedWindow = 90 * 24 * time.Hour
-	// closedShown is how many of the latest won (and lost) deals the board
-	// reads: the store's limit for recently closed deals.
-	closedShown = 100
 	// cardsPerColumn bounds the cards a column shows, so that a large
 	// pipeline still renders quickly; its count and totals cover every deal.
 	cardsPerColumn = 100
@@ -45,7 +42,7 @@ var lossReasons = []string{"price", "competitor", "timing", "no_decision", "no_b
 type pipelineStore interface {
 	PipelineStages(ctx context.Context) ([]alinea.PipelineStage, error)
 	Deals(ctx context.Context, f alinea.DealFilter) ([]alinea.Deal, int64, error)
-	RecentlyClosedDeals(ctx context.Context, status alinea.DealStatus, n int) ([]alinea.Deal, error)
+	ClosedDealsSince(ctx context.Context, status alinea.DealStatus, since time.Time, ownerID int64) ([]alinea.Deal, error)
 	Deal(ctx context.Context, id int64) (alinea.Deal, error)
 	MoveDeal(ctx context.Context, id int64, m alinea.DealMove) (alinea.Deal, error)
 	Users(ctx context.Context) ([]alinea.User, error)
@@ -369,18 +366,17 @@ func (h *pipelinePage) board(ctx context.Context, v *visit, ownerParam string) (
 	if err != nil {
 		return data, err
 	}
+	// Every deal closed in the window: the closed columns' counts, totals
+	// and reasons cover all of them (they read the latest 100 before, so
+	// a busy quarter, or one owner's deals, came out short).
 	since := now.Add(-closedWindow)
 	var closed []alinea.Deal
 	for _, status := range []alinea.DealStatus{alinea.DealWon, alinea.DealLost} {
-		ds, err := h.store.RecentlyClosedDeals(ctx, status, closedShown)
+		ds, err := h.store.ClosedDealsSince(ctx, status, since, ownerID)
 		if err != nil {
 			return data, err
 		}
-		for _, d := range ds {
-			if d.ClosedAt != nil && !d.ClosedAt.Before(since) && (ownerID == 0 || d.OwnerID == ownerID) {
-				closed = append(closed, d)
-			}
-		}
+		closed = append(closed, ds...)
 	}
 
 	byStage := map[int64][]alinea.Deal{}

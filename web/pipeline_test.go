@@ -598,3 +598,62 @@ func TestPipelineMoveAnswersWithTheBoard(t *testing.T) {
 		t.Errorf("a refused move changed the stage to %d", stored.StageID)
 	}
 }
+
+// TestPipelineClosedColumnsCountEveryClosedDeal closes more deals than the
+// board once read (the latest 100 of everyone, filtered afterwards) and
+// checks that the won column counts every deal won in the 90 days, for
+// everyone and for one owner.
+func TestPipelineClosedColumnsCountEveryClosedDeal(t *testing.T) {
+	a := newApp(t)
+	ctx := context.Background()
+	stages := a.pipelineStages()
+	var first, won alinea.PipelineStage
+	for _, s := range stages {
+		switch {
+		case s.Kind == alinea.DealWon:
+			won = s
+		case s.Kind == alinea.DealOpen && (first.ID == 0 || s.Position < first.Position):
+			first = s
+		}
+	}
+	rep := a.userID(alinea.RoleSales)
+	actor := alinea.Actor{Type: alinea.ActorUser, UserID: rep}
+	for i := range 110 {
+		name, amount, cur := fmt.Sprintf("Renovación %d", i), int64(1000_00), "EUR"
+		d, err := a.store.CreateDeal(ctx, alinea.DealFields{Name: &name, OwnerID: &rep, StageID: &first.ID, Amount: &amount, Currency: &cur}, actor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.store.MoveDeal(ctx, d.ID, alinea.DealMove{StageID: won.ID, Actor: actor}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wonSince := func(owner int64) int {
+		n := 0
+		for _, d := range a.allDeals(alinea.DealWon, owner) {
+			if d.ClosedAt != nil && !d.ClosedAt.Before(anchor.Add(-90*24*time.Hour)) {
+				n++
+			}
+		}
+		return n
+	}
+	c := a.signedIn(alinea.RoleManager, "en")
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/pipeline?owner=all", wonSince(0)},
+		{fmt.Sprintf("/pipeline?owner=%d", rep), wonSince(rep)},
+	} {
+		if tc.want <= 100 {
+			t.Fatalf("%s: %d deals won in 90 days; the test needs more than 100", tc.path, tc.want)
+		}
+		res := c.get(tc.path)
+		if res.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", tc.path, res.status)
+		}
+		if got := columnOf(t, readBoard(t, res.body), won.ID).count; got != tc.want {
+			t.Errorf("GET %s: the won column counts %d deals, want %d", tc.path, got, tc.want)
+		}
+	}
+}
