@@ -111,9 +111,10 @@ func (f *activityFolder) run() {
 
 // FoldActivity moves pending activity deltas into the contacts' activity
 // summaries and returns how many delta rows it moved. The store does this
-// in the background on PostgreSQL (see activityFoldIdle); readers never need it (they add the deltas),
-// but tests and benchmarks call it to leave nothing pending, waiting for a
-// fold running elsewhere. It does nothing on SQLite.
+// in the background on PostgreSQL (see activityFoldIdle); readers never
+// need it (they add the deltas), but tests and benchmarks call it to leave
+// nothing pending, waiting for a fold running elsewhere. It does nothing
+// on SQLite.
 func (s *Store) FoldActivity(ctx context.Context) (int, error) {
 	return s.foldAllActivity(ctx, true)
 }
