@@ -36,9 +36,11 @@ type contactList struct {
 	views *views
 }
 
-// contactFilters are the list's filters as they appear in the URL.
+// contactFilters are the list's filters as they appear in the URL. Since
+// (updated_since, RFC 3339) keeps contacts created or updated from then
+// on: an import's page links to the list with the time it began.
 type contactFilters struct {
-	Q, Stage, Mode, Owner, Grade string
+	Q, Stage, Mode, Owner, Grade, Since string
 }
 
 type option struct {
@@ -49,13 +51,15 @@ type option struct {
 type contactsData struct {
 	Filters  contactFilters
 	Filtered bool
-	Stages   []option
-	Modes    []option
-	Owners   []option
-	Grades   []option
-	Rows     []contactRow
-	Newer    string
-	Older    string
+	// SinceText is Filters.Since written for the reader, "" without it.
+	SinceText string
+	Stages    []option
+	Modes     []option
+	Owners    []option
+	Grades    []option
+	Rows      []contactRow
+	Newer     string
+	Older     string
 }
 
 type contactRow struct {
@@ -74,7 +78,8 @@ type contactRow struct {
 
 func (h *contactList) list(w http.ResponseWriter, r *http.Request, v *visit) error {
 	q := r.URL.Query()
-	fs := contactFilters{Q: strings.TrimSpace(q.Get("q")), Stage: q.Get("stage"), Mode: q.Get("mode"), Owner: q.Get("owner"), Grade: q.Get("grade")}
+	fs := contactFilters{Q: strings.TrimSpace(q.Get("q")), Stage: q.Get("stage"), Mode: q.Get("mode"), Owner: q.Get("owner"), Grade: q.Get("grade"),
+		Since: strings.TrimSpace(q.Get("updated_since"))}
 	filter, err := fs.storeFilter()
 	if err != nil {
 		return err
@@ -104,6 +109,9 @@ func (h *contactList) list(w http.ResponseWriter, r *http.Request, v *visit) err
 		return err
 	}
 	data := contactsData{Filters: fs, Filtered: fs != contactFilters{}}
+	if !filter.UpdatedSince.IsZero() {
+		data.SinceText = v.Lang.DateTime(filter.UpdatedSince)
+	}
 	data.Rows, err = h.rows(r.Context(), contacts, userNames(users))
 	if err != nil {
 		return err
@@ -176,13 +184,20 @@ func (fs contactFilters) storeFilter() (alinea.ContactFilter, error) {
 		}
 		f.Grade = fs.Grade
 	}
+	if fs.Since != "" {
+		t, err := time.Parse(time.RFC3339Nano, fs.Since)
+		if err != nil {
+			bad.Add("updated_since", "is not a date and time such as 2026-11-23T09:30:00Z")
+		}
+		f.UpdatedSince = t
+	}
 	return f, bad.Err("invalid contact filters")
 }
 
 // url is the list with these filters at a cursor.
 func (fs contactFilters) url(cursor string, id int64) string {
 	q := url.Values{}
-	for _, p := range [][2]string{{"q", fs.Q}, {"stage", fs.Stage}, {"mode", fs.Mode}, {"owner", fs.Owner}, {"grade", fs.Grade}} {
+	for _, p := range [][2]string{{"q", fs.Q}, {"stage", fs.Stage}, {"mode", fs.Mode}, {"owner", fs.Owner}, {"grade", fs.Grade}, {"updated_since", fs.Since}} {
 		if p[1] != "" {
 			q.Set(p[0], p[1])
 		}

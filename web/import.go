@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -623,6 +624,9 @@ type importJobData struct {
 	More      int
 	Error     string
 	StatusURL string
+	// ContactsURL lists the contacts created or updated since the import
+	// began.
+	ContactsURL string
 }
 
 func (h *importPages) job(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -652,6 +656,11 @@ func (h *importPages) job(w http.ResponseWriter, r *http.Request, v *visit) erro
 		DryRun: j.DryRun, Finished: st.Finished, Failed: j.Status == alinea.ImportFailed, Total: st.Total, Progress: st.Text,
 		Rows: j.Rows, Created: j.Created, Updated: j.Updated, Errors: j.Failed,
 		StatusURL: fmt.Sprintf("/import/jobs/%d/status?rows=%d", j.ID, total)}
+	began := j.CreatedAt
+	if j.StartedAt != nil {
+		began = *j.StartedAt
+	}
+	data.ContactsURL = "/contacts?" + url.Values{"updated_since": {began.UTC().Format(time.RFC3339Nano)}}.Encode()
 	if j.Status == alinea.ImportFailed {
 		data.Error = j.Error
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -254,6 +255,24 @@ func TestImportSpanishFile(t *testing.T) {
 	ana, found := a.contactByEmail("ana.rios@ejemplo-import.es")
 	if !found {
 		t.Fatal("ana.rios was not imported")
+	}
+	bea, _ := a.contactByEmail("bea.mora@ejemplo-import.mx")
+	// "Ver los contactos" lists what the import created or updated.
+	seeContacts := regexpFind(`<a class="btn primary" href="([^"]+)">Ver los contactos`, done.body)
+	if !strings.HasPrefix(seeContacts, "/contacts?updated_since=") {
+		t.Fatalf("the finished import links to %q, want the contacts updated since it began", seeContacts)
+	}
+	imported := c.get(html.UnescapeString(seeContacts))
+	if imported.status != http.StatusOK {
+		t.Fatalf("GET %s: %d", seeContacts, imported.status)
+	}
+	mustContain(t, "contacts since the import", imported.body, contactPath(ana.ID)+`"`, contactPath(bea.ID)+`"`, `name="updated_since"`)
+	mustContain(t, "contacts since the import", text(imported.body), "Creados o actualizados desde el", "Quitar filtros")
+	if n := len(contactLink.FindAllString(imported.body, -1)); n != 2 {
+		t.Errorf("the contacts since the import list %d contacts, want the 2 it created", n)
+	}
+	if res := c.get("/contacts?updated_since=ayer"); res.status != http.StatusBadRequest || !strings.Contains(res.body, "updated_since") {
+		t.Errorf("updated_since=ayer: %d, want 400 naming the filter", res.status)
 	}
 	var props map[string]string
 	_ = json.Unmarshal(ana.Properties, &props)
