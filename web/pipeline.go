@@ -366,9 +366,8 @@ func (h *pipelinePage) board(ctx context.Context, v *visit, ownerParam string) (
 	if err != nil {
 		return data, err
 	}
-	// Every deal closed in the window: the closed columns' counts, totals
-	// and reasons cover all of them (they read the latest 100 before, so
-	// a busy quarter, or one owner's deals, came out short).
+	// Every deal closed in the window, of the owner shown: the closed
+	// columns' counts, totals and reasons cover all of them.
 	since := now.Add(-closedWindow)
 	var closed []alinea.Deal
 	for _, status := range []alinea.DealStatus{alinea.DealWon, alinea.DealLost} {
