@@ -28,6 +28,8 @@ const (
 	activityFoldIdle    = 2 * time.Second
 	activityFoldBacklog = 1_000_000
 	activityFoldEvery   = 5 * time.Minute
+	// activityFoldTick is how often the folder checks those conditions.
+	activityFoldTick = 500 * time.Millisecond
 	// activityFoldRows bounds one fold transaction (about a second of
 	// work); rows are aggregated within a transaction.
 	activityFoldRows = 200_000
@@ -36,17 +38,8 @@ const (
 // activityFoldLockKey is the advisory lock the fold holds.
 const activityFoldLockKey = `hashtextextended('alinea activity fold ' || 'contact_activity_deltas'::regclass::oid::text, 0)`
 
-// foldPolicy says when the background fold runs; tests shorten it.
-type foldPolicy struct {
-	tick, idle, every time.Duration
-	backlog           int64
-}
-
-var defaultFoldPolicy = foldPolicy{tick: 500 * time.Millisecond, idle: activityFoldIdle, every: activityFoldEvery, backlog: activityFoldBacklog}
-
 type activityFolder struct {
 	s        *Store
-	policy   foldPolicy
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -56,8 +49,8 @@ type activityFolder struct {
 	lastAppend atomic.Int64
 }
 
-func newActivityFolder(s *Store, policy foldPolicy) *activityFolder {
-	f := &activityFolder{s: s, policy: policy, stop: make(chan struct{})}
+func newActivityFolder(s *Store) *activityFolder {
+	f := &activityFolder{s: s, stop: make(chan struct{})}
 	if s.backend == Postgres {
 		f.wg.Add(1)
 		go f.run()
@@ -84,7 +77,7 @@ func (f *activityFolder) run() {
 		<-f.stop
 		cancel()
 	}()
-	tick := time.NewTicker(f.policy.tick)
+	tick := time.NewTicker(activityFoldTick)
 	defer tick.Stop()
 	// The first tick folds what an earlier run left.
 	var lastFold time.Time
@@ -97,8 +90,8 @@ func (f *activityFolder) run() {
 		case <-tick.C:
 		}
 		pending := f.pending.Load()
-		idle := time.Since(time.Unix(0, f.lastAppend.Load())) >= f.policy.idle
-		if !(pending >= f.policy.backlog || pending > 0 && idle || time.Since(lastFold) >= f.policy.every) {
+		idle := time.Since(time.Unix(0, f.lastAppend.Load())) >= activityFoldIdle
+		if !(pending >= activityFoldBacklog || pending > 0 && idle || time.Since(lastFold) >= activityFoldEvery) {
 			continue
 		}
 		lastFold = time.Now()

@@ -79,11 +79,10 @@ type Options struct {
 	// corrupt the file, which is then simply built again.
 	BulkLoad bool
 
-	// moveIDsIdle, activityRun and foldPolicy replace moveMessageIDsIdle,
-	// activityFlushEvents and defaultFoldPolicy in tests.
+	// moveIDsIdle and activityRun replace moveMessageIDsIdle and
+	// activityFlushEvents in tests.
 	moveIDsIdle time.Duration
 	activityRun int
-	foldPolicy  foldPolicy
 }
 
 // IsPostgresURL reports whether dsn selects the PostgreSQL backend.
@@ -144,7 +143,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	}
 	s.ingest = newIngester(s, cmp.Or(opt.moveIDsIdle, moveMessageIDsIdle), cmp.Or(opt.activityRun, activityFlushEvents))
 	s.search = newSearchIndexer(s)
-	s.fold = newActivityFolder(s, cmp.Or(opt.foldPolicy, defaultFoldPolicy))
+	s.fold = newActivityFolder(s)
 	return s, nil
 }
 
